@@ -1,0 +1,47 @@
+namespace SamEngine.Engine;
+
+/// <summary>The four places an op can run. Cuda/OpenCL/IlgpuCpu run the ILGPU kernels; Cpu runs native C#.</summary>
+public enum DeviceKind
+{
+    Cpu,
+    IlgpuCpu,
+    Cuda,
+    OpenCL,
+}
+
+/// <summary>
+/// Which family of ILGPU kernels a device uses. GPUs want shared-memory tiles; ILGPU's CPU
+/// accelerator turns every barrier into an OS-thread sync, so it wants barrier-free kernels.
+/// Both families are tested on every device that can run them.
+/// </summary>
+public enum KernelVariant
+{
+    Tuned,
+    Portable,
+}
+
+public static class DeviceKindNames
+{
+    public static string Name(this DeviceKind kind) => kind switch
+    {
+        DeviceKind.Cpu => "cpu",
+        DeviceKind.IlgpuCpu => "ilgpu-cpu",
+        DeviceKind.Cuda => "cuda",
+        DeviceKind.OpenCL => "opencl",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static bool TryParse(string text, out DeviceKind kind)
+    {
+        foreach (var k in Enum.GetValues<DeviceKind>())
+        {
+            if (string.Equals(k.Name(), text, StringComparison.OrdinalIgnoreCase))
+            {
+                kind = k;
+                return true;
+            }
+        }
+        kind = default;
+        return false;
+    }
+}
