@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 using SamEngine.Engine;
 using SamEngine.Kernels.Check;
 
-namespace SamEngine.Kernels.Elementwise;
+namespace SamEngine.Kernels;
 
 /// <summary>
 /// y = a + b, where b is either a's shape or a trailing block of it repeated over the leading
