@@ -26,8 +26,10 @@ public sealed record ImageEncoderConfig(
     /// <summary>The window of block <paramref name="index"/>: 0 for global attention, as the reference's Block.</summary>
     public int BlockWindow(int index) => GlobalAttnIndexes.Contains(index) ? 0 : WindowSize;
 
-    /// <summary>The official ViT-B shape (for benchmarks with random weights).</summary>
-    public static ImageEncoderConfig VitB => new(1024, 16, 768, 12, 12, 3072, 14, [2, 5, 8, 11], 256);
+    /// <summary>The encoder of an official size (for random-weight demos and benchmarks).</summary>
+    public static ImageEncoderConfig Of(SamArchitecture arch) => new(
+        SamArchitecture.ImageSize, SamArchitecture.PatchSize, arch.EmbedDim, arch.Depth, arch.NumHeads,
+        SamArchitecture.MlpRatio * arch.EmbedDim, SamArchitecture.WindowSize, arch.GlobalAttnIndexes, SamArchitecture.OutChans);
 
     public override string ToString() =>
         $"ViT width {EmbedDim}, depth {Depth}, {NumHeads} heads, window {WindowSize}, global blocks [{string.Join(",", GlobalAttnIndexes)}], " +

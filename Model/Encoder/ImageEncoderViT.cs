@@ -12,14 +12,15 @@ public sealed class ImageEncoderViT
     readonly Block[] blocks;
     readonly Neck neck;
 
-    public ImageEncoderViT(EncoderWeights weights)
+    /// <param name="maxScoreElements">Attention scores held at once (the memory bound of global attention).</param>
+    public ImageEncoderViT(EncoderWeights weights, long maxScoreElements = Attention.DefaultMaxScoreElements)
     {
         var cfg = weights.Config;
         Config = cfg;
         patchEmbed = new PatchEmbed(weights.PatchEmbedWeight, weights.PatchEmbedBias, weights.PosEmbed, cfg.PatchSize);
         blocks = new Block[cfg.Depth];
         for (int i = 0; i < cfg.Depth; i++)
-            blocks[i] = new Block(weights.Blocks[i], cfg.NumHeads, cfg.BlockWindow(i), cfg.LayerNormEps);
+            blocks[i] = new Block(weights.Blocks[i], cfg.NumHeads, cfg.BlockWindow(i), cfg.LayerNormEps, maxScoreElements);
         neck = new Neck(weights.Neck, cfg.LayerNormEps);
     }
 
