@@ -9,14 +9,23 @@ namespace SamEngine.Kernels;
 /// <summary>F.interpolate(mode="bilinear", align_corners=False, antialias=False) on [B, C, H, W] → [B, C, Ho, Wo].</summary>
 public static class Bilinear
 {
-    public static void Forward(Tensor x, Tensor y)
+    public static void Forward(Tensor x, Tensor y) =>
+        Forward(x, x.Rank == 4 ? x.Shape[2] : 0, x.Rank == 4 ? x.Shape[3] : 0, y);
+
+    /// <summary>
+    /// Resizes only the top-left height × width region of each input plane, as SAM's
+    /// postprocessing does after cropping the 1024² mask to the un-padded input size
+    /// (F.interpolate(x[..., :height, :width], ...)), without copying the crop first.
+    /// </summary>
+    public static void Forward(Tensor x, int height, int width, Tensor y)
     {
         if (x.Rank != 4 || y.Rank != 4 || x.Shape[0] != y.Shape[0] || x.Shape[1] != y.Shape[1])
             throw new ArgumentException($"bilinear: {x.ShapeString} → {y.ShapeString} is not [B, C, H, W] → [B, C, Ho, Wo]");
-        if (y.Length > int.MaxValue) throw new ArgumentException($"bilinear: output {y.ShapeString} is too large");
-        var s = new ResizeDims(x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]);
-        if (s.H == 0 || s.W == 0) throw new ArgumentException($"bilinear: empty input {x.ShapeString}");
-        using var _ = Profiler.Launch(y.Device, "bilinear", 6.0 * y.Length, 4.0 * (x.Length + y.Length));
+        if (height < 1 || width < 1 || height > x.Shape[2] || width > x.Shape[3])
+            throw new ArgumentException($"bilinear: region {height}×{width} is empty or outside input {x.ShapeString}");
+        if (y.Length > int.MaxValue || x.Length > int.MaxValue) throw new ArgumentException($"bilinear: {x.ShapeString} → {y.ShapeString} is too large");
+        var s = new ResizeDims(x.Shape[0] * x.Shape[1], height, width, x.Shape[2], x.Shape[3], y.Shape[2], y.Shape[3]);
+        using var _ = Profiler.Launch(y.Device, "bilinear", 6.0 * y.Length, 4.0 * ((long)s.Planes * height * width + y.Length));
         if (y.Device.IsIlgpu)
         {
             var acc = y.Device.RequireAccelerator();
@@ -42,7 +51,7 @@ public static class Bilinear
         Parallel.For(0, s.Planes * s.H, r =>
         {
             if (!needed[r % s.H]) return;
-            var src = x.Array.AsSpan(x.Offset + r * s.W, s.W);
+            var src = x.Array.AsSpan(x.Offset + (r / s.H * s.PlaneH + r % s.H) * s.PlaneW, s.W);
             var dst = rows.Array.AsSpan(rows.Offset + r * s.Wo, s.Wo);
             for (int o = 0; o < dst.Length; o++)
             {
@@ -67,7 +76,7 @@ public static class Bilinear
         int oy = t % s.Ho, plane = t / s.Ho;
         var ty = LinearTaps.Of(s.H, s.Ho, oy);
         var tx = LinearTaps.Of(s.W, s.Wo, ox);
-        int row0 = (plane * s.H + ty.I0) * s.W, row1 = (plane * s.H + ty.I1) * s.W;
+        int row0 = (plane * s.PlaneH + ty.I0) * s.PlaneW, row1 = (plane * s.PlaneH + ty.I1) * s.PlaneW;
         float top = tx.W0 * x[row0 + tx.I0] + tx.W1 * x[row0 + tx.I1];
         float bottom = tx.W0 * x[row1 + tx.I0] + tx.W1 * x[row1 + tx.I1];
         y[i] = ty.W0 * top + ty.W1 * bottom;
@@ -93,8 +102,8 @@ public static class Bilinear
     }
 }
 
-/// <summary>Planes (B·C) of H×W resized to Ho×Wo.</summary>
-public readonly record struct ResizeDims(int Planes, int H, int W, int Ho, int Wo);
+/// <summary>The H×W top-left region of Planes (B·C) planes of PlaneH×PlaneW, resized to Ho×Wo.</summary>
+public readonly record struct ResizeDims(int Planes, int H, int W, int PlaneH, int PlaneW, int Ho, int Wo);
 
 public sealed class BilinearChecks : ICheckSuite
 {
@@ -107,16 +116,28 @@ public sealed class BilinearChecks : ICheckSuite
             (new[] { 1, 1, 16, 5 }, 7, 11), (new[] { 1, 2, 5, 5 }, 5, 5), (new[] { 1, 1, 10, 13 }, 33, 130),
             (new[] { 1, 1, 1, 1 }, 3, 2), (new[] { 1, 1, 130, 77 }, 1, 1),
         })
+            yield return Case(x, x[2], x[3], ho, wo);
+        // SAM's crop of the padded 1024² mask before resizing to the original size.
+        yield return Case([1, 3, 64, 64], 64, 48, 75, 130);
+        yield return Case([2, 1, 20, 24], 13, 17, 31, 9);
+    }
+
+    static KernelCheck Case(int[] x, int h, int w, int ho, int wo)
+    {
+        int[] yShape = [x[0], x[1], ho, wo];
+        string region = h == x[2] && w == x[3] ? "" : $"[..{h}, ..{w}]";
+        return new KernelCheck("bilinear", Tensor.ShapeText(x) + region + "→" + Tensor.ShapeText(yShape), 2e-6, d =>
         {
-            int[] yShape = [x[0], x[1], ho, wo];
-            yield return new KernelCheck("bilinear", Tensor.ShapeText(x) + "→" + Tensor.ShapeText(yShape), 2e-6, d =>
-            {
-                var data = CheckData.Uniform(21, Tensor.Count(x));
-                using var tx = CheckData.Upload(d, data, x);
-                using var ty = CheckData.Poisoned(d, yShape);
-                Bilinear.Forward(tx, ty);
-                return Comparison.Of(Bilinear.Reference(CheckData.Widen(data), x[0] * x[1], x[2], x[3], ho, wo), ty.Download());
-            });
-        }
+            var data = CheckData.Uniform(21, Tensor.Count(x));
+            using var tx = CheckData.Upload(d, data, x);
+            using var ty = CheckData.Poisoned(d, yShape);
+            Bilinear.Forward(tx, h, w, ty);
+            var crop = new double[x[0] * x[1] * h * w];
+            for (int p = 0; p < x[0] * x[1]; p++)
+                for (int r = 0; r < h; r++)
+                    for (int c = 0; c < w; c++)
+                        crop[(p * h + r) * w + c] = data[(p * x[2] + r) * x[3] + c];
+            return Comparison.Of(Bilinear.Reference(crop, x[0] * x[1], h, w, ho, wo), ty.Download());
+        });
     }
 }
