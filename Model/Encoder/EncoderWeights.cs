@@ -5,7 +5,7 @@ using SamEngine.Weights;
 namespace SamEngine.Model;
 
 /// <summary>The weights of one encoder Attention; RelPosH/RelPosW are already gathered per (query, key) pair.</summary>
-public sealed record AttentionWeights(Tensor Qkv, Tensor QkvBias, Tensor Proj, Tensor ProjBias, Tensor RelPosH, Tensor RelPosW);
+public sealed record AttentionWeights(Tensor Qkv, Tensor? QkvBias, Tensor Proj, Tensor ProjBias, Tensor RelPosH, Tensor RelPosW);
 
 public sealed record MlpWeights(Tensor Lin1, Tensor Lin1Bias, Tensor Lin2, Tensor Lin2Bias);
 
@@ -25,7 +25,7 @@ public sealed class EncoderWeights : IDisposable
 
     readonly DeviceWeights store;
 
-    EncoderWeights(DeviceWeights store, ImageEncoderConfig config, Tensor patchEmbedWeight, Tensor patchEmbedBias, Tensor posEmbed,
+    EncoderWeights(DeviceWeights store, ImageEncoderConfig config, Tensor patchEmbedWeight, Tensor patchEmbedBias, Tensor? posEmbed,
         BlockWeights[] blocks, NeckWeights neck)
     {
         this.store = store;
@@ -40,7 +40,8 @@ public sealed class EncoderWeights : IDisposable
     public ImageEncoderConfig Config { get; }
     public Tensor PatchEmbedWeight { get; }
     public Tensor PatchEmbedBias { get; }
-    public Tensor PosEmbed { get; }
+    /// <summary>The absolute position embedding [1, grid, grid, C]; null for a model built with use_abs_pos=False.</summary>
+    public Tensor? PosEmbed { get; }
     public IReadOnlyList<BlockWeights> Blocks { get; }
     public NeckWeights Neck { get; }
     public Device Device => store.Device;
@@ -54,7 +55,7 @@ public sealed class EncoderWeights : IDisposable
             int c = config.EmbedDim, p = config.PatchSize, g = config.GridSize, o = config.OutChans;
             var patchW = store.Get(Prefix + "patch_embed.proj.weight", c, ImageEncoderConfig.InChans, p, p);
             var patchB = store.Get(Prefix + "patch_embed.proj.bias", c);
-            var pos = store.Get(Prefix + "pos_embed", 1, g, g, c);
+            var pos = config.UseAbsPos ? store.Get(Prefix + "pos_embed", 1, g, g, c) : null;
             var blocks = new BlockWeights[config.Depth];
             for (int i = 0; i < config.Depth; i++) blocks[i] = LoadBlock(store, config, i);
             var neck = new NeckWeights(
@@ -79,7 +80,7 @@ public sealed class EncoderWeights : IDisposable
         int window = config.BlockWindow(index);
         int size = window > 0 ? window : config.GridSize;
         var attn = new AttentionWeights(
-            store.Get(key + "attn.qkv.weight", 3 * c, c), store.Get(key + "attn.qkv.bias", 3 * c),
+            store.Get(key + "attn.qkv.weight", 3 * c, c), config.QkvBias ? store.Get(key + "attn.qkv.bias", 3 * c) : null,
             store.Get(key + "attn.proj.weight", c, c), store.Get(key + "attn.proj.bias", c),
             RelPos(store, key + "attn.rel_pos_h", size, hd), RelPos(store, key + "attn.rel_pos_w", size, hd));
         var mlp = new MlpWeights(

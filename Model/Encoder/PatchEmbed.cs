@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// (B, H/p, W/p, C) as the reference's PatchEmbed, plus the absolute position embedding that
 /// ImageEncoderViT adds straight after it.
 /// </summary>
-public sealed class PatchEmbed(Tensor weight, Tensor bias, Tensor posEmbed, int patchSize)
+public sealed class PatchEmbed(Tensor weight, Tensor bias, Tensor? posEmbed, int patchSize)
 {
     /// <summary>image [B, 3, H, W] → x [B, H/p, W/p, C].</summary>
     public void Forward(Tensor image, Tensor x)
@@ -18,6 +18,6 @@ public sealed class PatchEmbed(Tensor weight, Tensor bias, Tensor posEmbed, int 
         using var proj = Tensor.Empty(image.Device, b, c, gh, gw);
         Conv2d.Forward(image, weight, bias, patchSize, 0, proj);
         Permute.Forward(proj, [0, 2, 3, 1], x);
-        Add.Forward(x, posEmbed, x);
+        if (posEmbed != null) Add.Forward(x, posEmbed, x);
     }
 }
