@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using SamEngine.Engine;
+using SamEngine.Weights;
 
 namespace SamEngine.Model;
 
@@ -32,6 +33,11 @@ public sealed record ImageEncoderConfig(
 
     /// <summary>The window of block <paramref name="index"/>: 0 for global attention, as the reference's Block.</summary>
     public int BlockWindow(int index) => GlobalAttnIndexes.Contains(index) ? 0 : WindowSize;
+
+    /// <summary>The encoder part of a checkpoint's configuration.</summary>
+    public static ImageEncoderConfig Of(SamConfig c) => new(
+        c.ImageSize, c.PatchSize, c.EncoderEmbedDim, c.EncoderDepth, c.EncoderNumHeads, c.EncoderMlpDim, c.WindowSize,
+        c.EncoderGlobalAttnIndexes, c.OutChans, c.UseAbsPos, c.QkvBias);
 
     /// <summary>The encoder of an official size (for random-weight demos and benchmarks).</summary>
     public static ImageEncoderConfig Of(SamArchitecture arch) => new(

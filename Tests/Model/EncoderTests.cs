@@ -1,5 +1,6 @@
 using SamEngine.Engine;
 using SamEngine.Model;
+using SamEngine.Weights;
 
 namespace SamEngine.Tests.Model;
 
@@ -60,11 +61,11 @@ public class EncoderTests
         var good = TinyEncoder.StateDict(Cfg);
         var tensors = good.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
         const string key = EncoderWeights.Prefix + "blocks.2.attn.qkv.weight";
-        tensors[key] = new Weights.WeightTensor(key, [7, Cfg.EmbedDim], Weights.DType.F32, () => new float[7 * Cfg.EmbedDim]);
-        var e = Assert.Throws<SamException>(() => EncoderWeights.Load(new Weights.StateDict(tensors), Cfg, Devices.Open("cpu")));
+        tensors[key] = new WeightTensor(key, [7, Cfg.EmbedDim], DType.F32, () => new float[7 * Cfg.EmbedDim]);
+        var e = Assert.Throws<SamException>(() => EncoderWeights.Load(new StateDict(tensors), Cfg, Devices.Open("cpu")));
         Assert.Contains(key, e.Message);
         tensors.Remove(key);
-        e = Assert.Throws<SamException>(() => EncoderWeights.Load(new Weights.StateDict(tensors), Cfg, Devices.Open("cpu")));
+        e = Assert.Throws<SamException>(() => EncoderWeights.Load(new StateDict(tensors), Cfg, Devices.Open("cpu")));
         Assert.Contains(key, e.Message);
     }
 }
