@@ -42,9 +42,16 @@ static class GemmTiled
         int i0 = Grid.IdxY * tile, j0 = Grid.IdxX * tile, batch = Grid.IdxZ;
         var A = a.SubView(batch * p.ABatch, a.Length - batch * p.ABatch);
         var B = b.SubView(batch * p.BBatch, b.Length - batch * p.BBatch);
-        // Each thread stages slab elements that run along the operand's contiguous axis, so a
-        // warp's global loads coalesce whether or not the operand is transposed.
-        bool aAlongK = p.ACol == 1, bAlongJ = p.BCol == 1;
+        // Thread t stages slab elements t, t+threads, … counted along the operand's contiguous
+        // axis, so a warp's global loads coalesce whether or not it is transposed. threads is a
+        // multiple of both BK and the tile edge, so each element's (row, k) is a start plus a
+        // step per round: no division inside the K loop.
+        int aI, aK, aIStep, aKStep, bK, bJ, bKStep, bJStep;
+        if (p.ACol == 1) { aI = t / BK; aK = t % BK; aIStep = threads / BK; aKStep = 0; }
+        else { aI = t % tile; aK = t / tile; aIStep = 0; aKStep = threads / tile; }
+        if (p.BCol == 1) { bJ = t % tile; bK = t / tile; bJStep = 0; bKStep = threads / tile; }
+        else { bK = t % BK; bJ = t / BK; bKStep = 0; bJStep = threads / BK; }
+        int rounds = tile * BK / threads;
 
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0;
         float c10 = 0, c11 = 0, c12 = 0, c13 = 0;
@@ -52,11 +59,11 @@ static class GemmTiled
         float c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         for (int k0 = 0; k0 < p.K; k0 += BK)
         {
-            for (int e = t; e < tile * BK; e += threads)
+            for (int r = 0; r < rounds; r++)
             {
-                int ia = aAlongK ? e / BK : e % tile, ka = aAlongK ? e % BK : e / tile;
+                int ia = aI + r * aIStep, ka = aK + r * aKStep;
                 As[ka * Ld + ia] = LoadA(A, p, i0 + ia, k0 + ka);
-                int jb = bAlongJ ? e % tile : e / BK, kb = bAlongJ ? e / tile : e % BK;
+                int kb = bK + r * bKStep, jb = bJ + r * bJStep;
                 Bs[kb * Ld + jb] = LoadB(B, p, k0 + kb, j0 + jb);
             }
             Group.Barrier();
