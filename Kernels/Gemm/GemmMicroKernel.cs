@@ -117,7 +117,7 @@ static unsafe class GemmMicroKernel
                     v *= alpha;
                     if (e.Bias != null) v += Vector256.Load(e.Bias + col + j);
                     if (e.Activation == Activation.Relu) v = Vector256.Max(v, Vector256<float>.Zero);
-                    else if (e.Activation == Activation.Gelu) v = Gelu(v);
+                    else if (e.Activation == Activation.Gelu) v = GeluMath.Gelu(v);
                     if (r != null) v += Vector256.Load(r + j);
                 }
                 v.Store(d + j);
@@ -136,14 +136,5 @@ static unsafe class GemmMicroKernel
                 d[j] = v;
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static Vector256<float> Gelu(Vector256<float> v)
-    {
-        float* x = stackalloc float[8];
-        v.Store(x);
-        for (int q = 0; q < 8; q++) x[q] = GeluMath.Gelu(x[q]);
-        return Vector256.Load(x);
     }
 }
