@@ -7,9 +7,9 @@ namespace SamEngine.Model;
 /// One ViT block: x + attn(norm1(x)), then x + mlp(norm2(x)). A windowed block (window &gt; 0)
 /// attends within window×window tiles of the zero-padded grid, a global block over all of it.
 /// </summary>
-public sealed class Block(BlockWeights w, int numHeads, int window, float eps, long maxScoreElements = Attention.DefaultMaxScoreElements)
+public sealed class Block(BlockWeights w, int numHeads, int window, float eps)
 {
-    readonly Attention attn = new(w.Attn, numHeads, maxScoreElements);
+    readonly Attention attn = new(w.Attn, numHeads);
     readonly MlpBlock mlp = new(w.Mlp);
 
     /// <summary>x [B, H, W, C], updated in place.</summary>

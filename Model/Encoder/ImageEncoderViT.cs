@@ -12,15 +12,14 @@ public sealed class ImageEncoderViT
     readonly Block[] blocks;
     readonly Neck neck;
 
-    /// <param name="maxScoreElements">Attention scores held at once (the memory bound of global attention).</param>
-    public ImageEncoderViT(EncoderWeights weights, long maxScoreElements = Attention.DefaultMaxScoreElements)
+    public ImageEncoderViT(EncoderWeights weights)
     {
         var cfg = weights.Config;
         Config = cfg;
         patchEmbed = new PatchEmbed(weights.PatchEmbedWeight, weights.PatchEmbedBias, weights.PosEmbed, cfg.PatchSize);
         blocks = new Block[cfg.Depth];
         for (int i = 0; i < cfg.Depth; i++)
-            blocks[i] = new Block(weights.Blocks[i], cfg.NumHeads, cfg.BlockWindow(i), cfg.LayerNormEps, maxScoreElements);
+            blocks[i] = new Block(weights.Blocks[i], cfg.NumHeads, cfg.BlockWindow(i), cfg.LayerNormEps);
         neck = new Neck(weights.Neck, cfg.LayerNormEps);
     }
 

@@ -26,33 +26,30 @@ public class EncoderTests
     }
 
     /// <summary>
-    /// Global attention over n tokens with a budget of one n×n score matrix processes the heads
-    /// one by one: same result, and the peak memory drops by the other heads' score matrices.
+    /// Global attention over n = 32² tokens must not hold even one head's n×n score matrix:
+    /// its peak memory is that of qkv, the split heads and the output (a few n×C buffers).
     /// </summary>
-    [Fact]
-    public void ChunkedAttentionMatchesAndBoundsMemory()
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void GlobalAttentionHoldsNoScoreMatrix(string deviceName)
     {
-        var device = Devices.Open("cpu");
-        using var weights = EncoderWeights.Load(TinyEncoder.StateDict(Cfg), Cfg, device);
-        int g = Cfg.GridSize, n = g * g, global = Cfg.GlobalAttnIndexes[0];
+        var device = Devices.Open(deviceName);
+        var cfg = Cfg with { ImgSize = 512, Depth = 2 };
+        using var weights = EncoderWeights.Load(TinyEncoder.StateDict(cfg), cfg, device);
+        int g = cfg.GridSize, n = g * g, global = cfg.GlobalAttnIndexes[0];
         var rng = new Random(3);
-        using var x = Tensor.FromArray(device, Enumerable.Range(0, n * Cfg.EmbedDim).Select(_ => rng.NextSingle() - 0.5f).ToArray(), 1, g, g, Cfg.EmbedDim);
+        using var x = Tensor.FromArray(device, Enumerable.Range(0, n * cfg.EmbedDim).Select(_ => rng.NextSingle() - 0.5f).ToArray(), 1, g, g, cfg.EmbedDim);
+        using var y = Tensor.Empty(device, x.Shape);
+        var attention = new Attention(weights.Blocks[global].Attn, cfg.NumHeads);
 
-        (float[] Output, long Peak) Run(long budget)
-        {
-            var attention = new Attention(weights.Blocks[global].Attn, Cfg.NumHeads, budget);
-            using var y = Tensor.Empty(device, x.Shape);
-            device.Pool.ResetPeak();
-            long live = device.Pool.LiveBytes;
-            attention.Forward(x, y);
-            return (y.Download(), device.Pool.PeakLiveBytes - live);
-        }
+        device.Pool.ResetPeak();
+        long live = device.Pool.LiveBytes;
+        attention.Forward(x, y);
+        long peak = device.Pool.PeakLiveBytes - live;
 
-        var whole = Run(Attention.DefaultMaxScoreElements);
-        var chunked = Run((long)n * n);
-        Assert.Equal(whole.Output.Length, chunked.Output.Length);
-        for (int i = 0; i < whole.Output.Length; i++) Assert.Equal(whole.Output[i], chunked.Output[i], 1e-5f);
-        Assert.Equal(whole.Peak - (Cfg.NumHeads - 1) * (long)n * n * sizeof(float), chunked.Peak);
+        Assert.True(peak < (long)n * n * sizeof(float), $"global attention over {n} tokens peaked at {peak} B");
+        Assert.All(y.Download(), v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
