@@ -12,6 +12,7 @@ public static class Program
         var root = new RootCommand("SamEngine: Segment Anything on hand-written kernels (CUDA, OpenCL, CPU).");
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());
+        root.Subcommands.Add(SegmentCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
