@@ -14,44 +14,32 @@ public sealed record LaunchRecord(string Kernel, string Stage, string Device, do
 /// </summary>
 public static class Profiler
 {
-    static readonly object gate = new();
-    static readonly List<Pending> pending = new();
-    static readonly List<LaunchRecord> records = new();
-    static readonly Stopwatch clock = new();
-    static readonly Dictionary<Accelerator, (ProfilingMarker Marker, double HostMs)> origins = new();
+    // A profiling session belongs to the async flow that started it, so that launches made
+    // concurrently elsewhere (other tests, other requests) are not attributed to it.
+    static readonly AsyncLocal<Session?> current = new();
     [ThreadStatic] static Stack<string>? stages;
 
-    public static bool Enabled { get; private set; }
+    public static bool Enabled => current.Value is { Active: true };
 
     public static void Start()
     {
-        lock (gate)
-        {
-            Reset();
-            Enabled = true;
-            clock.Restart();
-        }
+        current.Value?.Dispose();
+        current.Value = new Session();
     }
 
+    /// <summary>Stops recording; <see cref="Records"/> still returns what was recorded.</summary>
     public static void Stop()
     {
-        lock (gate)
-        {
-            Resolve();
-            Enabled = false;
-        }
+        var s = current.Value;
+        if (s == null) return;
+        s.Resolve();
+        s.Active = false;
     }
 
     public static void Reset()
     {
-        lock (gate)
-        {
-            foreach (var p in pending) { p.Start?.Dispose(); p.End?.Dispose(); }
-            pending.Clear();
-            records.Clear();
-            foreach (var o in origins.Values) o.Marker.Dispose();
-            origins.Clear();
-        }
+        current.Value?.Dispose();
+        current.Value = null;
     }
 
     /// <summary>Names the model stage that launches inside the returned scope belong to (nests with '/').</summary>
@@ -68,72 +56,107 @@ public static class Profiler
     /// <summary>Times one launch; flops and bytes are the kernel's own counts for the report's rates.</summary>
     public static LaunchScope Launch(Device device, string kernel, double flops, double bytes)
     {
-        if (!Enabled) return default;
-        var acc = device.Accelerator;
-        ProfilingMarker? start = null;
-        if (acc != null)
-        {
-            lock (gate)
-            {
-                if (!origins.ContainsKey(acc))
-                {
-                    acc.Synchronize();
-                    origins[acc] = (acc.AddProfilingMarker(), clock.Elapsed.TotalMilliseconds);
-                }
-            }
-            start = acc.AddProfilingMarker();
-        }
-        return new LaunchScope(new Pending
-        {
-            Kernel = kernel,
-            Stage = CurrentStage,
-            Device = device.Kind.Name(),
-            Accelerator = acc,
-            Start = start,
-            HostStartMs = clock.Elapsed.TotalMilliseconds,
-            Flops = flops,
-            Bytes = bytes,
-        });
+        var session = current.Value;
+        if (session is not { Active: true }) return default;
+        return new LaunchScope(session, session.Begin(device, kernel, flops, bytes));
     }
 
-    internal static void End(Pending p)
-    {
-        if (p.Accelerator != null) p.End = p.Accelerator.AddProfilingMarker();
-        else p.HostEndMs = clock.Elapsed.TotalMilliseconds;
-        lock (gate) pending.Add(p);
-    }
-
-    /// <summary>All launches so far (waits for the devices to finish those still queued).</summary>
+    /// <summary>All launches of this flow's session (waits for the devices to finish those still queued).</summary>
     public static IReadOnlyList<LaunchRecord> Records
     {
         get
         {
-            lock (gate)
-            {
-                Resolve();
-                return records.ToArray();
-            }
+            var s = current.Value;
+            if (s == null) return [];
+            s.Resolve();
+            return s.Snapshot();
         }
     }
 
-    static void Resolve()
+    sealed class Session : IDisposable
     {
-        foreach (var p in pending)
+        readonly object gate = new();
+        readonly List<Pending> pending = new();
+        readonly List<LaunchRecord> records = new();
+        readonly Stopwatch clock = Stopwatch.StartNew();
+        readonly Dictionary<Accelerator, (ProfilingMarker Marker, double HostMs)> origins = new();
+        public bool Active = true;
+
+        public Pending Begin(Device device, string kernel, double flops, double bytes)
         {
-            if (p.Accelerator == null)
+            var acc = device.Accelerator;
+            ProfilingMarker? start = null;
+            if (acc != null)
             {
-                records.Add(new(p.Kernel, p.Stage, p.Device, p.HostStartMs, p.HostEndMs - p.HostStartMs, p.Flops, p.Bytes));
-                continue;
+                lock (gate)
+                {
+                    if (!origins.ContainsKey(acc))
+                    {
+                        acc.Synchronize();
+                        origins[acc] = (acc.AddProfilingMarker(), clock.Elapsed.TotalMilliseconds);
+                    }
+                }
+                start = acc.AddProfilingMarker();
             }
-            p.End!.Synchronize();
-            var (origin, originHost) = origins[p.Accelerator];
-            double start = originHost + p.Start!.MeasureFrom(origin).TotalMilliseconds;
-            double duration = p.End.MeasureFrom(p.Start).TotalMilliseconds;
-            records.Add(new(p.Kernel, p.Stage, p.Device, start, duration, p.Flops, p.Bytes));
-            p.Start.Dispose();
-            p.End.Dispose();
+            return new Pending
+            {
+                Kernel = kernel,
+                Stage = CurrentStage,
+                Device = device.Kind.Name(),
+                Accelerator = acc,
+                Start = start,
+                HostStartMs = clock.Elapsed.TotalMilliseconds,
+                Flops = flops,
+                Bytes = bytes,
+            };
         }
-        pending.Clear();
+
+        public void End(Pending p)
+        {
+            if (p.Accelerator != null) p.End = p.Accelerator.AddProfilingMarker();
+            else p.HostEndMs = clock.Elapsed.TotalMilliseconds;
+            lock (gate) pending.Add(p);
+        }
+
+        public IReadOnlyList<LaunchRecord> Snapshot()
+        {
+            lock (gate) return records.ToArray();
+        }
+
+        public void Resolve()
+        {
+            lock (gate)
+            {
+                foreach (var p in pending)
+                {
+                    if (p.Accelerator == null)
+                    {
+                        records.Add(new(p.Kernel, p.Stage, p.Device, p.HostStartMs, p.HostEndMs - p.HostStartMs, p.Flops, p.Bytes));
+                        continue;
+                    }
+                    p.End!.Synchronize();
+                    var (origin, originHost) = origins[p.Accelerator];
+                    double start = originHost + p.Start!.MeasureFrom(origin).TotalMilliseconds;
+                    double duration = p.End.MeasureFrom(p.Start).TotalMilliseconds;
+                    records.Add(new(p.Kernel, p.Stage, p.Device, start, duration, p.Flops, p.Bytes));
+                    p.Start.Dispose();
+                    p.End.Dispose();
+                }
+                pending.Clear();
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (gate)
+            {
+                Active = false;
+                foreach (var p in pending) { p.Start?.Dispose(); p.End?.Dispose(); }
+                pending.Clear();
+                foreach (var o in origins.Values) o.Marker.Dispose();
+                origins.Clear();
+            }
+        }
     }
 
     internal sealed class Pending
@@ -146,11 +169,17 @@ public static class Profiler
 
     public readonly struct LaunchScope : IDisposable
     {
+        readonly Session? session;
         readonly Pending? pending;
-        internal LaunchScope(Pending p) => pending = p;
+        internal LaunchScope(object session, Pending p)
+        {
+            this.session = (Session)session;
+            pending = p;
+        }
+
         public void Dispose()
         {
-            if (pending != null) End(pending);
+            if (pending != null) session!.End(pending);
         }
     }
 
