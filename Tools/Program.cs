@@ -12,6 +12,8 @@ public static class Program
         var root = new RootCommand("SamEngine: Segment Anything on hand-written kernels (CUDA, OpenCL, CPU).");
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(SegmentCommand.Create());
         return root.Parse(args).Invoke();
     }

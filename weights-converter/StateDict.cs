@@ -1,47 +1,135 @@
+using Microsoft.Win32.SafeHandles;
+using SamEngine.Weights.Pth;
+using SamEngine.Weights.Safetensors;
+
 namespace SamEngine.Weights;
 
-/// <summary>Element type of a stored tensor.</summary>
-public enum DType
+/// <summary>Where a state dict came from.</summary>
+public enum CheckpointFormat
 {
-    F32,
-    F16,
-    BF16,
-}
-
-/// <summary>One named tensor of a checkpoint: its shape, stored type, and values as float32.</summary>
-public sealed class WeightTensor
-{
-    public WeightTensor(string name, int[] shape, DType dtype, Func<float[]> read)
-    {
-        Name = name;
-        Shape = shape;
-        DType = dtype;
-        this.read = read;
-    }
-
-    readonly Func<float[]> read;
-
-    public string Name { get; }
-    public int[] Shape { get; }
-    public DType DType { get; }
-    public long Length => Shape.Aggregate(1L, (a, b) => a * b);
-
-    /// <summary>The values widened to float32 (row-major, contiguous).</summary>
-    public float[] ToFloat32() => read();
+    /// <summary>Built in memory.</summary>
+    Memory,
+    /// <summary>A PyTorch zip checkpoint (torch.save), as the official .pth files are.</summary>
+    PyTorch,
+    Safetensors,
 }
 
 /// <summary>
 /// A SAM state dict with the official key names, loaded from a .pth or a .safetensors file
-/// (placeholder API: the safe loaders land with the checkpoint issue).
+/// (Hugging Face names are mapped onto the official ones). Loading reads only the container's
+/// index; tensor values stay in the file until <see cref="WeightTensor.ToFloat32"/> asks for
+/// them, so the file stays open until the state dict is disposed.
 /// </summary>
-public sealed class StateDict
+public sealed class StateDict : IDisposable
 {
     public StateDict(IReadOnlyDictionary<string, WeightTensor> tensors) => Tensors = tensors;
 
+    StateDict(string path, CheckpointFormat format, bool huggingFace, Dictionary<string, WeightTensor> tensors,
+        IReadOnlyDictionary<string, string> metadata, SafeFileHandle file)
+    {
+        Path = path;
+        Format = format;
+        UsesHuggingFaceNames = huggingFace;
+        Tensors = tensors;
+        Metadata = metadata;
+        this.file = file;
+    }
+
+    readonly SafeFileHandle? file;
+
+    /// <summary>The tensors by official name, in the file's order.</summary>
     public IReadOnlyDictionary<string, WeightTensor> Tensors { get; }
 
-    public WeightTensor this[string name] => Tensors.TryGetValue(name, out var t)
-        ? t : throw new KeyNotFoundException($"checkpoint has no tensor '{name}'");
+    /// <summary>The file it was loaded from ("(memory)" for one built in code).</summary>
+    public string Path { get; } = "(memory)";
 
-    public static StateDict Load(string path) => throw new NotImplementedException("checkpoint loading lands with the checkpoint issue");
+    public CheckpointFormat Format { get; } = CheckpointFormat.Memory;
+
+    /// <summary>Whether the file used Hugging Face's names (mapped on load).</summary>
+    public bool UsesHuggingFaceNames { get; }
+
+    /// <summary>The safetensors __metadata__ (empty for .pth).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
+
+    public long ParameterCount => Tensors.Values.Sum(t => t.Length);
+    public long ByteCount => Tensors.Values.Sum(t => t.ByteLength);
+
+    public WeightTensor this[string name] => Tensors.TryGetValue(name, out var t)
+        ? t : throw new CheckpointException(Path, $"checkpoint has no tensor '{name}'");
+
+    /// <summary>
+    /// Loads a PyTorch zip checkpoint (.pth) or a safetensors file, telling them apart by content.
+    /// Any problem is a <see cref="CheckpointException"/> naming the file.
+    /// </summary>
+    public static StateDict Load(string path)
+    {
+        if (Directory.Exists(path)) throw new CheckpointException(path, "is a folder, not a checkpoint file");
+        if (!File.Exists(path)) throw new CheckpointException(path, "no such file");
+        SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(path, $"cannot open ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+
+        try
+        {
+            var head = new byte[9];
+            int n = RandomAccess.Read(file, head, 0);
+            List<WeightTensor> tensors;
+            IReadOnlyDictionary<string, string> metadata = new Dictionary<string, string>();
+            CheckpointFormat format;
+            string ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
+            if (n >= 4 && head[0] == 'P' && head[1] == 'K')
+            {
+                format = CheckpointFormat.PyTorch;
+                tensors = PthReader.Read(path, file);
+            }
+            else if ((n == 9 && head[8] == '{') || ext == ".safetensors")
+            {
+                format = CheckpointFormat.Safetensors;
+                (tensors, var meta) = SafetensorsReader.Read(path, file);
+                metadata = meta;
+            }
+            else if (n >= 2 && head[0] == 0x80 && head[1] <= 5)
+                throw new CheckpointException(path, "is a legacy (pre-1.6) PyTorch checkpoint; re-save it with torch.save in PyTorch 1.6 or later");
+            else if (ext is ".pth" or ".pt" or ".bin")
+                throw new CheckpointException(path, "is not a PyTorch zip checkpoint (no zip signature; corrupt or truncated?)");
+            else
+                throw new CheckpointException(path, "is neither a PyTorch checkpoint (.pth) nor a safetensors file");
+
+            bool hf = HuggingFaceNames.Detect(tensors.Select(t => t.Name));
+            if (hf)
+            {
+                var official = HuggingFaceNames.ToOfficial(tensors.Select(t => t.Name).ToList());
+                tensors = tensors.Select((t, i) => official[i] == null ? null : t.Renamed(official[i]!)).OfType<WeightTensor>().ToList();
+            }
+            var byName = new Dictionary<string, WeightTensor>(tensors.Count, StringComparer.Ordinal);
+            foreach (var t in tensors)
+                if (!byName.TryAdd(t.Name, t)) throw new CheckpointException(path, $"tensor '{PthReader.Printable(t.Name)}' appears twice");
+            return new StateDict(path, format, hf, byName, metadata, file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Tensors holding NaN or ±Inf, with how many such values each has (reads every tensor).</summary>
+    public IReadOnlyList<(string Name, long Count)> FindNonFinite()
+    {
+        var found = new List<(string, long)>();
+        foreach (var t in Tensors.Values)
+        {
+            long n = DTypes.CountNonFinite(t.ToBytes(), t.DType);
+            if (n > 0) found.Add((t.Name, n));
+        }
+        return found;
+    }
+
+    public void Dispose() => file?.Dispose();
 }

@@ -1,0 +1,34 @@
+using SamEngine.Engine;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// Writes a file as a whole or not at all: the content goes to a temporary file in the same
+/// folder (so the rename cannot cross file systems), which then replaces the target.
+/// </summary>
+public static class AtomicFile
+{
+    public static void Write(string path, Action<Stream> write)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new SamException($"{path}: folder {dir} does not exist");
+        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (e is IOException or UnauthorizedAccessException)
+                throw new SamException($"{path}: cannot write ({e.Message})", e);
+            throw;
+        }
+    }
+}

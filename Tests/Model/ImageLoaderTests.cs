@@ -1,0 +1,226 @@
+using SamEngine.Engine;
+using SamEngine.Model;
+using StbImageWriteSharp;
+using Xunit.Abstractions;
+
+namespace SamEngine.Tests.Model;
+
+public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("sam-image-tests").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [SkippableFact]
+    public void PngDecodesExactlyAsPil()
+    {
+        var expected = Npy.Read(Fixtures.Require("sam-mini/shapes/image_rgb.npy"));
+        var image = ImageLoader.Load(Fixtures.Require("sam-mini/shapes.png"));
+        Assert.Equal(expected.Shape, new[] { image.Height, image.Width, 3 });
+        Assert.Equal(expected.ToBytes(), image.Pixels);
+    }
+
+    /// <summary>
+    /// stb's JPEG decoder is not libjpeg (IDCT rounding, chroma upsampling), so pixels differ by a
+    /// few levels from PIL's; fixture tests start from image_rgb.npy for that reason. The bounds are
+    /// the measured differences with a little room, so a decoder change shows up here.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("truck", 4, 0.1)]
+    [InlineData("groceries", 4, 0.1)]
+    public void JpegDecodesCloseToPil(string name, int maxBound, double meanBound)
+    {
+        var expected = Npy.Read(Fixtures.Require($"sam-mini/{name}/image_rgb.npy")).ToBytes();
+        var image = ImageLoader.Load(Fixtures.Require($"sam-mini/{name}.jpg"));
+        Assert.Equal(expected.Length, image.Pixels.Length);
+        int max = 0;
+        long sum = 0, differing = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int d = Math.Abs(expected[i] - image.Pixels[i]);
+            max = Math.Max(max, d);
+            sum += d;
+            if (d != 0) differing++;
+        }
+        double mean = (double)sum / expected.Length;
+        output.WriteLine($"{name}.jpg vs PIL: max abs {max}, mean abs {mean:F4}, {100.0 * differing / expected.Length:F1}% of bytes differ");
+        Assert.InRange(max, 0, maxBound);
+        Assert.InRange(mean, 0, meanBound);
+    }
+
+    [Fact]
+    public void GreyBecomesRgbAndAlphaIsDropped()
+    {
+        byte[] grey = [0, 90, 180, 255];
+        var g = Write("grey.png", (w, s) => w.WritePng(grey, 2, 2, ColorComponents.Grey, s));
+        Assert.Equal(new byte[] { 0, 0, 0, 90, 90, 90, 180, 180, 180, 255, 255, 255 }, ImageLoader.Load(g).Pixels);
+
+        byte[] rgba = [10, 20, 30, 0, 40, 50, 60, 128];
+        var a = Write("rgba.png", (w, s) => w.WritePng(rgba, 2, 1, ColorComponents.RedGreenBlueAlpha, s));
+        Assert.Equal(new byte[] { 10, 20, 30, 40, 50, 60 }, ImageLoader.Load(a).Pixels);
+    }
+
+    [Fact]
+    public void BmpAndTgaDecodeExactly()
+    {
+        var rgb = new byte[3 * 5 * 3];
+        new Random(3).NextBytes(rgb);
+        var bmp = Write("x.bmp", (w, s) => w.WriteBmp(rgb, 5, 3, ColorComponents.RedGreenBlue, s));
+        var tga = Write("x.tga", (w, s) => w.WriteTga(rgb, 5, 3, ColorComponents.RedGreenBlue, s));
+        foreach (var path in new[] { bmp, tga })
+        {
+            var image = ImageLoader.Load(path);
+            Assert.Equal((3, 5), (image.Height, image.Width));
+            Assert.Equal(rgb, image.Pixels);
+        }
+    }
+
+    /// <summary>A 2×1 GIF with a two-colour palette: LZW codes clear, 0, 1, end at 3 bits each.</summary>
+    [Fact]
+    public void GifDecodesItsFirstFrame()
+    {
+        byte[] gif =
+        [
+            .."GIF89a"u8, 2, 0, 1, 0, 0x80, 0, 0,   // 2×1, global colour table of 2 entries
+            10, 20, 30, 200, 100, 50,               // palette
+            (byte)',', 0, 0, 0, 0, 2, 0, 1, 0, 0,   // image descriptor
+            2, 2, 0x44, 0x0A, 0,                    // LZW minimum code size 2, one 2-byte sub-block
+            (byte)';',
+        ];
+        var path = Path.Combine(dir, "two.gif");
+        File.WriteAllBytes(path, gif);
+        Assert.Equal(new byte[] { 10, 20, 30, 200, 100, 50 }, ImageLoader.Load(path).Pixels);
+    }
+
+    [Fact]
+    public void MissingFileIsAOneLineError() => AssertRefused(Path.Combine(dir, "nope.jpg"), "not found");
+
+    [Fact]
+    public void EmptyFileIsRefused()
+    {
+        var path = Path.Combine(dir, "empty.png");
+        File.WriteAllBytes(path, []);
+        AssertRefused(path, "empty");
+    }
+
+    [Fact]
+    public void GarbageIsRefused()
+    {
+        var path = Path.Combine(dir, "garbage.jpg");
+        File.WriteAllText(path, "this is not an image, just some text that is long enough to look like a header");
+        AssertRefused(path, "");
+    }
+
+    [Fact]
+    public void TruncatedPngIsRefused()
+    {
+        var rgb = new byte[64 * 64 * 3];
+        new Random(5).NextBytes(rgb);
+        var full = Write("full.png", (w, s) => w.WritePng(rgb, 64, 64, ColorComponents.RedGreenBlue, s));
+        var bytes = File.ReadAllBytes(full);
+        var path = Path.Combine(dir, "cut.png");
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        AssertRefused(path, "corrupt");
+    }
+
+    [Theory]
+    [InlineData("bmp")]
+    [InlineData("png")]
+    public void ZeroByZeroIsRefused(string format)
+    {
+        var path = Path.Combine(dir, "nothing." + format);
+        File.WriteAllBytes(path, format == "bmp" ? Bmp(0, 0) : PngHeader(0, 0));
+        AssertRefused(path, "no pixels");
+    }
+
+    [SkippableFact]
+    public void TruncatedJpegIsRefused()
+    {
+        var bytes = File.ReadAllBytes(Fixtures.Require("sam-mini/truck.jpg"));
+        var path = Path.Combine(dir, "cut.jpg");
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        AssertRefused(path, "corrupt");
+    }
+
+    /// <summary>A header claiming 40000×40000 must be refused from the header alone, before any pixel buffer exists.</summary>
+    [Theory]
+    [InlineData("bmp")]
+    [InlineData("png")]
+    [InlineData("jpg")]
+    public void HugeHeaderIsRefusedBeforeAllocating(string format)
+    {
+        var path = Path.Combine(dir, "huge." + format);
+        File.WriteAllBytes(path, format switch { "bmp" => Bmp(40000, 40000), "png" => PngHeader(40000, 40000), _ => JpegHeader(40000, 40000) });
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<SamException>(() => ImageLoader.Load(path));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        output.WriteLine($"{format}: {e.Message} ({allocated} bytes allocated)");
+        Assert.Contains(path, e.Message);
+        Assert.Contains("40000", e.Message);
+        Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated while refusing");
+    }
+
+    void AssertRefused(string path, string expected)
+    {
+        var e = Assert.Throws<SamException>(() => ImageLoader.Load(path));
+        output.WriteLine(e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    string Write(string name, Action<ImageWriter, Stream> write)
+    {
+        var path = Path.Combine(dir, name);
+        using (var stream = File.Create(path)) write(new ImageWriter(), stream);
+        return path;
+    }
+
+    /// <summary>A 24-bit BMP header (BITMAPINFOHEADER) with the given size and one row of pixel data at most.</summary>
+    static byte[] Bmp(int width, int height)
+    {
+        var b = new byte[54 + 16];
+        "BM"u8.CopyTo(b);
+        BitConverter.GetBytes(b.Length).CopyTo(b, 2);
+        BitConverter.GetBytes(54).CopyTo(b, 10);
+        BitConverter.GetBytes(40).CopyTo(b, 14);
+        BitConverter.GetBytes(width).CopyTo(b, 18);
+        BitConverter.GetBytes(height).CopyTo(b, 22);
+        BitConverter.GetBytes((short)1).CopyTo(b, 26);
+        BitConverter.GetBytes((short)24).CopyTo(b, 28);
+        return b;
+    }
+
+    /// <summary>A PNG signature and IHDR chunk (8-bit RGB) claiming the given size, with no image data.</summary>
+    static byte[] PngHeader(int width, int height)
+    {
+        var b = new List<byte>([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, .. "IHDR"u8]);
+        b.AddRange(BigEndian(width));
+        b.AddRange(BigEndian(height));
+        b.AddRange([8, 2, 0, 0, 0]);
+        b.AddRange(BigEndian((int)Crc32(b.ToArray().AsSpan(12))));
+        return [.. b];
+    }
+
+    /// <summary>SOI, a JFIF APP0 segment and a baseline SOF0 frame header (3 components) claiming the given size.</summary>
+    static byte[] JpegHeader(int width, int height) =>
+    [
+        0xFF, 0xD8,
+        0xFF, 0xE0, 0, 16, .."JFIF\0"u8, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+        0xFF, 0xC0, 0, 17, 8, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, 3,
+        1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0,
+    ];
+
+    static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = ~0u;
+        foreach (var d in data)
+        {
+            crc ^= d;
+            for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (uint)-(int)(crc & 1));
+        }
+        return ~crc;
+    }
+
+    static byte[] BigEndian(int v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+}

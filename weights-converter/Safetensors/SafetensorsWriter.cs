@@ -1,0 +1,110 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using SamEngine.Engine;
+
+namespace SamEngine.Weights.Safetensors;
+
+/// <summary>What a write produced, and the values worth a warning.</summary>
+public sealed record WriteSummary(long Bytes, long Parameters, IReadOnlyList<(string Name, long Count)> NonFinite);
+
+/// <summary>
+/// Writes a standard safetensors file: 8-byte little-endian header length, a JSON header (padded
+/// with spaces so the data starts 8-byte aligned), then every tensor's bytes back to back in the
+/// given order, without gaps (the format forbids them). One tensor is in memory at a time. The
+/// file appears under its name only when complete: it is written beside it and renamed.
+/// </summary>
+public static class SafetensorsWriter
+{
+    public static WriteSummary Write(string path, IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype = null)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new SamException($"{path}: the folder {dir} does not exist");
+        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            WriteSummary summary;
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                summary = WriteTo(stream, tensors, metadata, dtype);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+            return summary;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SamException($"{path}: cannot write ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    static WriteSummary WriteTo(Stream stream, IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype)
+    {
+        var header = Header(tensors, metadata, dtype);
+        var len = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+        stream.Write(len);
+        stream.Write(header);
+
+        long bytes = 8 + header.Length, parameters = 0;
+        var nonFinite = new List<(string, long)>();
+        foreach (var t in tensors)
+        {
+            var target = dtype ?? t.DType;
+            byte[] data;
+            if (target == t.DType) data = t.ToBytes();
+            else
+            {
+                data = new byte[t.Length * target.Size()];
+                DTypes.FromFloat32(t.ToFloat32(), target, data);
+            }
+            // Counted after narrowing, so values that overflow fp16 are reported too.
+            long bad = DTypes.CountNonFinite(data, target);
+            if (bad > 0) nonFinite.Add((t.Name, bad));
+            stream.Write(data);
+            bytes += data.Length;
+            parameters += t.Length;
+        }
+        return new WriteSummary(bytes, parameters, nonFinite);
+    }
+
+    static byte[] Header(IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            if (metadata.Count > 0)
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var (k, v) in metadata) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var t in tensors)
+            {
+                var target = dtype ?? t.DType;
+                long size = t.Length * target.Size();
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", target.SafetensorsName());
+                w.WriteStartArray("shape");
+                foreach (var d in t.Shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + size);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += size;
+            }
+            w.WriteEndObject();
+        }
+        int pad = (int)((8 - ms.Length % 8) % 8);
+        for (int i = 0; i < pad; i++) ms.WriteByte((byte)' ');
+        return ms.ToArray();
+    }
+}
