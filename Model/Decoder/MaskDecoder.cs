@@ -13,8 +13,6 @@ namespace SamEngine.Model;
 /// </summary>
 public sealed class MaskDecoder : IDisposable
 {
-    /// <summary>The official decoder's head count: not recorded in the weights.</summary>
-    public const int DefaultHeads = 8;
     const float LayerNorm2dEps = 1e-6f;
 
     readonly float[] outputTokens;   // iou_token then mask_tokens, [1 + M, C]
@@ -24,7 +22,7 @@ public sealed class MaskDecoder : IDisposable
     readonly Mlp[] outputHypernetworksMlps;
     readonly Mlp iouPredictionHead;
 
-    public MaskDecoder(StateDict weights, Device device, int numHeads = DefaultHeads)
+    public MaskDecoder(StateDict weights, Device device, int numHeads = SamConfig.OfficialDecoderHeads)
     {
         var w = new PromptDecoderWeights(weights, device, "mask_decoder.");
         var maskTokens = w.Shape("mask_tokens.weight");

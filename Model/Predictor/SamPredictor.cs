@@ -14,18 +14,24 @@ public sealed class SamPredictor : IDisposable
     Tensor? embedding;   // [1, C, h, w]
     Tensor? imageTokens; // [h·w, C]
 
-    public SamPredictor(StateDict weights, Device device, int decoderHeads = MaskDecoder.DefaultHeads)
+    /// <summary>A predictor for a checkpoint; its sizes are inferred from the weights.</summary>
+    public SamPredictor(StateDict weights, Device device) : this(weights, SamConfig.Infer(weights), device) { }
+
+    public SamPredictor(StateDict weights, SamConfig config, Device device)
     {
         Device = device;
-        (ImageSize, EmbeddingSize) = InputGeometry(weights);
+        Config = config;
+        ImageSize = config.ImageSize;
+        EmbeddingSize = (config.ImageEmbeddingSize, config.ImageEmbeddingSize);
         Transform = new ResizeLongestSide(ImageSize);
         PromptEncoder = new PromptEncoder(weights, device, EmbeddingSize, (ImageSize, ImageSize));
-        MaskDecoder = new MaskDecoder(weights, device, decoderHeads);
+        MaskDecoder = new MaskDecoder(weights, device, config.DecoderHeads);
         if (MaskDecoder.TransformerDim != PromptEncoder.EmbedDim)
             throw new SamException($"checkpoint's prompt encoder gives {PromptEncoder.EmbedDim} channels, its mask decoder takes {MaskDecoder.TransformerDim}");
     }
 
     public Device Device { get; }
+    public SamConfig Config { get; }
     /// <summary>The encoder's square input (1024).</summary>
     public int ImageSize { get; }
     /// <summary>The embedding grid (64×64).</summary>
@@ -253,22 +259,6 @@ public sealed class SamPredictor : IDisposable
     void RequireImage()
     {
         if (imageTokens == null) throw new InvalidOperationException("no image set: call SetImage or SetEmbedding first");
-    }
-
-    /// <summary>
-    /// The encoder's input size and embedding grid, read off its patch embedding and absolute
-    /// position embedding; a checkpoint without the encoder gets SAM's fixed 1024 and 64×64.
-    /// </summary>
-    static (int ImageSize, (int H, int W) Grid) InputGeometry(StateDict weights)
-    {
-        if (weights.Tensors.TryGetValue("image_encoder.patch_embed.proj.weight", out var patch)
-            && weights.Tensors.TryGetValue("image_encoder.pos_embed", out var pos) && pos.Shape.Length == 4 && patch.Shape.Length == 4)
-        {
-            int grid = pos.Shape[1], p = patch.Shape[2];
-            if (pos.Shape[2] != grid) throw new SamException($"checkpoint position embedding {Tensor.ShapeText(pos.Shape)} is not square");
-            return (grid * p, (grid, grid));
-        }
-        return (1024, (64, 64));
     }
 
     public void Dispose()
