@@ -26,33 +26,66 @@ public static class Gemm
         var s = GemmShape.Of(a, b, c, transA, transB, bias, residual);
         using var _ = Profiler.Launch(c.Device, "gemm", 2.0 * s.Batch * s.M * s.N * s.K,
             4.0 * (a.Length + b.Length + c.Length + (residual?.Length ?? 0)));
-        if (c.Device.IsIlgpu) Naive(c.Device, a, b, c, s, alpha, bias, activation, residual);
-        else NaiveCpu(a, b, c, s, alpha, bias, activation, residual);
+        if (c.Length == 0) return;
+        if (c.Device.IsIlgpu) Ilgpu(c.Device, a, b, c, s, alpha, bias, activation, residual);
+        else Cpu(a, b, c, s, alpha, bias, activation, residual);
     }
 
-    // Placeholder until the tiled kernels land: one output per thread.
-    static void NaiveCpu(Tensor a, Tensor b, Tensor c, GemmShape s, float alpha, Tensor? bias, Activation act, Tensor? residual)
+    static void Cpu(Tensor a, Tensor b, Tensor c, GemmShape s, float alpha, Tensor? bias, Activation act, Tensor? residual)
     {
-        var A = a.Span; var B = b.Span; var C = c.Span;
-        var bs = bias != null ? bias.Span : default;
-        var rs = residual != null ? residual.Span : default;
-        float[]? res = residual != null ? rs.ToArray() : null;
+        var (aArr, aOff) = a.HostArray;
+        var (bArr, bOff) = b.HostArray;
+        var (cArr, cOff) = c.HostArray;
+        var (biasArr, biasOff) = bias != null ? bias.HostArray : (null, 0);
+        var (rArr, rOff) = residual != null ? residual.HostArray : (null, 0);
+        GemmCpu.Run(s, aArr.AsSpan(aOff, (int)a.Length), bArr.AsSpan(bOff, (int)b.Length), cArr.AsSpan(cOff, (int)c.Length),
+            alpha, biasArr != null ? biasArr.AsSpan(biasOff, s.N) : default, act,
+            rArr != null ? rArr.AsSpan(rOff, (int)c.Length) : default);
+    }
+
+    static void Ilgpu(Device device, Tensor a, Tensor b, Tensor c, GemmShape s, float alpha, Tensor? bias, Activation act, Tensor? residual)
+    {
+        var args = GemmArgs.Of(s, alpha, bias != null, act, residual != null);
+        // Absent operands still need a view to pass; the flags keep the kernel from reading them.
+        var biasView = bias?.View ?? c.View;
+        var residualView = residual?.View ?? c.View;
+        var acc = device.RequireAccelerator();
+        if (device.Variant == KernelVariant.Tuned)
+        {
+            var kernel = device.Kernels.Get("gemm_tiled", () => acc.LoadStreamKernel<
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmTiled.Kernel));
+            kernel(GemmTiled.Config(s, acc), a.View, b.View, c.View, biasView, residualView, args);
+        }
+        else
+        {
+            var kernel = device.Kernels.Get("gemm_portable", () => acc.LoadAutoGroupedStreamKernel<
+                Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmPortable.Kernel));
+            kernel(GemmPortable.Extent(s), a.View, b.View, c.View, biasView, residualView, args);
+        }
+    }
+
+    /// <summary>The definition in float64, one dot product per output.</summary>
+    public static double[] Reference(double[] a, double[] b, GemmShape s, double alpha = 1, double[]? bias = null,
+        Activation activation = Activation.None, double[]? residual = null)
+    {
+        var c = new double[(long)s.Batch * s.M * s.N];
         for (int bi = 0; bi < s.Batch; bi++)
             for (int i = 0; i < s.M; i++)
                 for (int j = 0; j < s.N; j++)
                 {
-                    float acc = 0;
-                    for (int k = 0; k < s.K; k++) acc += A[(int)s.IndexA(bi, i, k)] * B[(int)s.IndexB(bi, k, j)];
-                    float v = alpha * acc + (bias != null ? bs[j] : 0);
-                    v = act == Activation.Relu ? MathF.Max(v, 0) : act == Activation.Gelu ? GeluMath.Gelu(v) : v;
-                    long o = (long)bi * s.M * s.N + (long)i * s.N + j;
-                    C[(int)o] = v + (res != null ? res[o] : 0);
+                    double sum = 0;
+                    for (int k = 0; k < s.K; k++) sum += a[s.IndexA(bi, i, k)] * b[s.IndexB(bi, k, j)];
+                    double v = alpha * sum + (bias?[j] ?? 0);
+                    v = activation switch
+                    {
+                        Activation.Gelu => 0.5 * v * (1 + MathNet.Numerics.SpecialFunctions.Erf(v / Math.Sqrt(2))),
+                        Activation.Relu => Math.Max(v, 0),
+                        _ => v,
+                    };
+                    long o = ((long)bi * s.M + i) * s.N + j;
+                    c[o] = v + (residual?[o] ?? 0);
                 }
-    }
-
-    static void Naive(Device device, Tensor a, Tensor b, Tensor c, GemmShape s, float alpha, Tensor? bias, Activation act, Tensor? residual)
-    {
-        throw new NotImplementedException("gemm on ILGPU devices lands with the GEMM kernels");
+        return c;
     }
 }
 
@@ -78,6 +111,9 @@ public readonly record struct GemmShape(int Batch, int M, int N, int K, bool Tra
             throw new ArgumentException($"gemm: shapes do not agree: {a.ShapeString}{(transA ? "ᵀ" : "")}·{b.ShapeString}{(transB ? "ᵀ" : "")}→{c.ShapeString}");
         if (bias != null && bias.Length != n) throw new ArgumentException($"gemm: bias {bias.ShapeString} is not [{n}]");
         if (residual != null && residual.Length != c.Length) throw new ArgumentException($"gemm: residual {residual.ShapeString} is not {c.ShapeString}");
+        // Kernels index within one matrix in 32 bits.
+        if ((long)m * ak > int.MaxValue || (long)ak * n > int.MaxValue || (long)m * n > int.MaxValue)
+            throw new ArgumentException($"gemm: a matrix of {a.ShapeString}·{b.ShapeString}→{c.ShapeString} exceeds 2³¹ elements");
         return new GemmShape(batch, m, n, ak, transA, transB, batchA, batchB);
     }
 }

@@ -9,6 +9,7 @@ namespace SamEngine.Tools.Commands;
 /// <summary>
 /// `sam kernels --check`: every op at a sweep of shapes against its float64 reference.
 /// `sam kernels --emit ptx|opencl --out DIR`: the generated code of every kernel, no device needed.
+/// `sam kernels --bench`: kernel throughput (see <see cref="KernelBench"/>).
 /// </summary>
 public static class KernelsCommand
 {
@@ -19,24 +20,28 @@ public static class KernelsCommand
         var outDir = new Option<string?>("--out") { Description = "Folder for --emit (created if missing)." };
         var filter = new Option<string?>("--filter") { Description = "Only kernels whose name contains this text." };
         var device = Cli.DeviceOption();
-        var all = new Option<bool>("--all-devices") { Description = "With --check: every usable device, not just the chosen one." };
+        var all = new Option<bool>("--all-devices") { Description = "With --check or --bench: every usable device, not just the chosen one." };
+        var bench = new Option<bool>("--bench") { Description = "Time kernels (GEMM) per device and kernel family and print GFLOP/s." };
 
-        var cmd = new Command("kernels", "Kernel regression checks and code generation.") { check, emit, outDir, filter, device, all };
+        var cmd = new Command("kernels", "Kernel regression checks and code generation.") { check, emit, outDir, filter, device, all, bench };
         cmd.SetAction(p => Cli.Guard(() =>
         {
             var emitKind = p.GetValue(emit);
             if (emitKind != null) return Emit(emitKind, p.GetValue(outDir), p.GetValue(filter));
             if (p.GetValue(check)) return Check(p.GetValue(device), p.GetValue(all), p.GetValue(filter));
-            throw new SamException("kernels: give --check or --emit ptx|opencl --out DIR");
+            if (p.GetValue(bench)) return KernelBench.Run(Chosen(p.GetValue(device), p.GetValue(all)), p.GetValue(filter));
+            throw new SamException("kernels: give --check, --bench or --emit ptx|opencl --out DIR");
         }));
         return cmd;
     }
 
+    static List<Device> Chosen(string? deviceName, bool allDevices) => allDevices
+        ? Devices.List().Where(i => i.Usable).Select(i => i.Kind).Distinct().Select(Devices.Open).ToList()
+        : [Devices.Open(deviceName)];
+
     static int Check(string? deviceName, bool allDevices, string? filter)
     {
-        var devices = allDevices
-            ? Devices.List().Where(i => i.Usable).Select(i => i.Kind).Distinct().Select(Devices.Open).ToList()
-            : [Devices.Open(deviceName)];
+        var devices = Chosen(deviceName, allDevices);
         var table = new Table().AddColumns("device", "variant", "kernel", "shape", "max abs err", "rel err", "tolerance", "pass");
         int failed = 0, total = 0;
         foreach (var d in devices)

@@ -1,0 +1,256 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// Native GEMM in the BLIS shape. B is packed once into NR-column micro-panels and A, per
+/// task, into MR-row micro-panels, both K-major in KC-deep slabs, so the micro-kernel
+/// (<see cref="GemmMicroKernel"/>) streams two contiguous arrays while an MR×NR block of C
+/// sits in registers. Transposes are absorbed by the packing. Tasks are blocks of C rows
+/// (and, when rows are few, of columns) spread over all cores.
+/// </summary>
+static unsafe class GemmCpu
+{
+    static int MR => GemmMicroKernel.MR;
+    static int NR => GemmMicroKernel.NR;
+    // K is cut into equal slabs of at most KCMax. Deep slabs mean few passes over C, which
+    // matter more than L1 residency: a pass over a C larger than the caches goes to DRAM (KC
+    // 256 → 768 took the qkv shape from ~70 to ~90 GFLOP/s per core, and 1024 put 1024³ in
+    // one slab: 77 → 86), while the micro-panels (up to 128 KB of B, 48 KB of A) still stream
+    // from L2 at full speed. Measured on Zen 4 (1 MB L2 per core).
+    const int KCMax = 1024;
+    // Rows of A one task packs: MC·KC floats (≤ 600 KB) stay in L2.
+    const int MCMax = 144;
+    // Bound on packed B (floats): a wider B is packed and used a column strip at a time.
+    const int PackedBMax = 4 << 20;
+    // Below this many flops a GEMM runs on the calling thread: the fork costs more than it saves.
+    const double ParallelFlops = 4e6;
+
+    [ThreadStatic] static float[]? aPackStore;
+    [ThreadStatic] static float[]? bPackStore;
+
+    /// <summary>One GEMM's operands as pointers with the strides that fold in the transposes.</summary>
+    readonly struct Problem
+    {
+        public readonly float* A, B, C, Bias, R;
+        public readonly int M, N, K, KC, ARow, ACol, BRow, BCol;
+        public readonly long ABatch, BBatch;
+        public readonly float Alpha;
+        public readonly Activation Act;
+
+        public Problem(GemmShape s, float* a, float* b, float* c, float* bias, float* r, float alpha, Activation act)
+        {
+            A = a; B = b; C = c; Bias = bias; R = r;
+            (M, N, K, Alpha, Act) = (s.M, s.N, s.K, alpha, act);
+            KC = SlabDepth(s.K);
+            (ARow, ACol) = s.TransA ? (1, s.M) : (s.K, 1);
+            (BRow, BCol) = s.TransB ? (1, s.K) : (s.N, 1);
+            ABatch = s.BatchA ? (long)s.M * s.K : 0;
+            BBatch = s.BatchB ? (long)s.K * s.N : 0;
+        }
+    }
+
+    static int SlabDepth(int k)
+    {
+        int slabs = Math.Max(1, (k + KCMax - 1) / KCMax);
+        return Math.Max(4, ((k + slabs - 1) / slabs + 3) / 4 * 4);
+    }
+
+    public static void Run(GemmShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
+        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual)
+    {
+        // A residual aliasing C is read just before its element is written, which only holds when
+        // both start together and C is written once (a single KC slab); otherwise keep a copy.
+        if (!residual.IsEmpty && residual.Overlaps(c, out int shift) && (shift != 0 || s.K > SlabDepth(s.K)))
+            residual = residual.ToArray();
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias, pr = residual)
+        {
+            var p = new Problem(s, pa, pb, pc, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, alpha, act);
+            double itemFlops = 2.0 * s.M * s.N * s.K;
+            bool parallel = Environment.ProcessorCount > 1 && itemFlops * s.Batch >= ParallelFlops;
+            // Many or small batch items (attention heads × windows): one item per core at a time.
+            if (parallel && s.Batch > 1 && (s.Batch >= 2 * Environment.ProcessorCount || itemFlops < ParallelFlops))
+                Parallel.For(0, s.Batch, bi => Item(p, bi, parallel: false));
+            else
+                for (int bi = 0; bi < s.Batch; bi++) Item(p, bi, parallel);
+        }
+    }
+
+    static void Item(Problem p, int bi, bool parallel)
+    {
+        long cOffset = (long)bi * p.M * p.N;
+        float* A = p.A + bi * p.ABatch, B = p.B + bi * p.BBatch, C = p.C + cOffset;
+        float* R = p.R == null ? null : p.R + cOffset;
+        int nr = NR;
+        int strip = Math.Max(nr, PackedBMax / Math.Max(1, p.K) / nr * nr);
+        for (int j0 = 0; j0 < p.N; j0 += strip)
+        {
+            int width = Math.Min(strip, p.N - j0), panels = (width + nr - 1) / nr;
+            float* packedB = Buffer(ref bPackStore, (long)Math.Max(1, p.K) * panels * nr);
+            PackB(p, B, j0, width, panels, packedB, parallel);
+
+            var (rowTasks, rowsPerTask, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
+            int tasks = rowTasks * colTasks;
+            void Task(int t)
+            {
+                int r0 = t / colTasks * rowsPerTask, q0 = t % colTasks * panelsPerTask;
+                Block(p, A, C, R, packedB, r0, Math.Min(rowsPerTask, p.M - r0), j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
+            }
+            if (parallel && tasks > 1) Parallel.For(0, tasks, Task);
+            else for (int t = 0; t < tasks; t++) Task(t);
+        }
+    }
+
+    /// <summary>
+    /// Tasks as blocks of rows, in a multiple of the core count so the cores finish together;
+    /// when there are too few rows for that, the columns are split as well.
+    /// </summary>
+    static (int RowTasks, int RowsPerTask, int ColTasks, int PanelsPerTask) Split(int m, int panels, bool parallel)
+    {
+        int cores = parallel ? Environment.ProcessorCount : 1;
+        int rowTasks = (m + MCMax - 1) / MCMax, colTasks = 1;
+        if (rowTasks >= 2 * cores) rowTasks = (rowTasks + cores - 1) / cores * cores;
+        else if (parallel) colTasks = Math.Min(panels, (2 * cores + rowTasks - 1) / rowTasks);
+        int rowsPerTask = ((m + rowTasks - 1) / rowTasks + MR - 1) / MR * MR;
+        int panelsPerTask = (panels + colTasks - 1) / colTasks;
+        return ((m + rowsPerTask - 1) / rowsPerTask, rowsPerTask, (panels + panelsPerTask - 1) / panelsPerTask, panelsPerTask);
+    }
+
+    /// <summary>
+    /// Rows [r0, r0+rows) of C against B panels [q0, q0+count) of the strip starting at column j0:
+    /// per KC slab, pack this task's A block, then sweep every micro-tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Block(Problem p, float* A, float* C, float* R, float* packedB, int r0, int rows, int j0, int width,
+        int q0, int count, int panels)
+    {
+        int nr = NR;
+        float* packedA = Buffer(ref aPackStore, (long)(MCMax + MR) * p.KC);
+        float* tile = stackalloc float[MR * nr + 16];
+        tile = (float*)(((nint)tile + 63) & ~(nint)63);
+        var epilogue = new GemmMicroKernel.Epilogue(p.Alpha, p.Bias, p.Act);
+        if (p.K == 0)
+        {
+            new Span<float>(tile, MR * nr).Clear();
+            for (int q = q0; q < q0 + count; q++)
+                for (int i = 0; i < rows; i += MR)
+                    StoreTile(p, C, R, tile, r0 + i, Math.Min(MR, rows - i), j0 + q * nr, Math.Min(nr, width - q * nr), true, true, epilogue);
+            return;
+        }
+        for (int k0 = 0; k0 < p.K; k0 += p.KC)
+        {
+            int kc = Math.Min(p.KC, p.K - k0);
+            bool first = k0 == 0, last = k0 + kc == p.K;
+            for (int i = 0; i < rows; i += MR)
+                PackAPanel(packedA + (long)i * kc, A, p.ARow, p.ACol, r0 + i, Math.Min(MR, rows - i), k0, kc);
+            float* slabB = packedB + (long)k0 * panels * nr;
+            for (int q = q0; q < q0 + count; q++)
+            {
+                float* panelB = slabB + (long)q * kc * nr;
+                int col = j0 + q * nr, cols = Math.Min(nr, width - q * nr);
+                for (int i = 0; i < rows; i += MR)
+                {
+                    Prefetch(C + (long)(r0 + i) * p.N + col, p.N, Math.Min(MR, rows - i));
+                    GemmMicroKernel.Run(kc, packedA + (long)i * kc, panelB, tile);
+                    StoreTile(p, C, R, tile, r0 + i, Math.Min(MR, rows - i), col, cols, first, last, epilogue);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks for the C rows a tile will be stored to while the micro-kernel runs: they were last
+    /// touched a whole slab ago, and two dozen cold misses in a row would stall the store.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Prefetch(float* c, int ldc, int rows)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int i = 0; i < rows; i++, c += ldc)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(c);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 16);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreTile(Problem p, float* C, float* R, float* tile, int row, int rows, int col, int cols, bool first, bool last,
+        in GemmMicroKernel.Epilogue e)
+    {
+        long o = (long)row * p.N + col;
+        GemmMicroKernel.Store(tile, C + o, R == null ? null : R + o, p.N, rows, cols, col, first, last, e);
+    }
+
+    /// <summary>
+    /// B's columns [j0, j0+width) as NR-wide panels, K-major, slab after KC slab: slab k0 starts
+    /// at k0·panels·NR and its panel q at q·kc·NR within it.
+    /// </summary>
+    static void PackB(Problem p, float* B, int j0, int width, int panels, float* dst, bool parallel)
+    {
+        int nr = NR, slabs = (p.K + p.KC - 1) / p.KC;
+        void Panel(int t)
+        {
+            int s = t / panels, q = t % panels, k0 = s * p.KC, kc = Math.Min(p.KC, p.K - k0);
+            PackBPanel(dst + (long)k0 * panels * nr + (long)q * kc * nr, B, p.BRow, p.BCol, k0, kc, j0 + q * nr,
+                Math.Min(nr, width - q * nr), nr);
+        }
+        if (parallel && (long)p.K * width > 1 << 16) Parallel.For(0, slabs * panels, Panel);
+        else for (int t = 0; t < slabs * panels; t++) Panel(t);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackBPanel(float* dst, float* B, int bRow, int bCol, int k0, int kc, int j0, int w, int nr)
+    {
+        if (bCol == 1)
+        {
+            // Row-major B: each k is a contiguous run of w columns.
+            for (int k = 0; k < kc; k++)
+            {
+                var src = new ReadOnlySpan<float>(B + (long)(k0 + k) * bRow + j0, w);
+                var d = new Span<float>(dst + k * nr, nr);
+                src.CopyTo(d);
+                d[w..].Clear();
+            }
+            return;
+        }
+        // Transposed B ([N, K], a Linear weight): each column is a contiguous run along k.
+        if (w < nr) new Span<float>(dst, kc * nr).Clear();
+        for (int j = 0; j < w; j++)
+        {
+            float* src = B + (long)(j0 + j) * bCol + k0;
+            for (int k = 0; k < kc; k++) dst[k * nr + j] = src[k];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackAPanel(float* dst, float* A, int aRow, int aCol, int i0, int h, int k0, int kc)
+    {
+        if (h < MR) new Span<float>(dst, kc * MR).Clear();
+        if (aCol == 1)
+        {
+            // Row-major A: each row is a contiguous run along k.
+            for (int i = 0; i < h; i++)
+            {
+                float* src = A + (long)(i0 + i) * aRow + k0;
+                for (int k = 0; k < kc; k++) dst[k * MR + i] = src[k];
+            }
+            return;
+        }
+        // Transposed A ([K, M]): each k is a contiguous run of rows.
+        for (int k = 0; k < kc; k++)
+        {
+            float* src = A + (long)(k0 + k) * aCol + i0;
+            for (int i = 0; i < h; i++) dst[k * MR + i] = src[i];
+        }
+    }
+
+    /// <summary>A per-thread pinned scratch buffer of at least n floats, 64-byte aligned for the vector loads.</summary>
+    static float* Buffer(ref float[]? store, long n)
+    {
+        if (store == null || store.Length < n + 16)
+            store = GC.AllocateUninitializedArray<float>(checked((int)(n + 16)), pinned: true);
+        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(store));
+        return (float*)((start + 63) & ~(nint)63);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// The inner loop of the native GEMM: an MR×NR block of C held in vector registers while
+/// packed A (MR values per k) and packed B (NR values per k) stream by. Each k is two vector
+/// loads of B, MR broadcasts of A and 2·MR fused multiply-adds. With AVX-512 the block is
+/// 12×32, 24 of the 32 zmm registers (twice the work per byte of B of a 6×32 block, which
+/// measured the same in L1 but loses out once B streams from L2); with AVX2 it is 6×16, 12 of
+/// the 16 ymm registers.
+/// Hot methods are compiled fully optimised on first call: tier-0 vector code is ~8× slower,
+/// and the first forward pass should not wait for tiering.
+/// </summary>
+static unsafe class GemmMicroKernel
+{
+    public static readonly bool Wide = Vector512.IsHardwareAccelerated;
+    public static readonly int MR = Wide ? 12 : 6;
+    public static readonly int NR = Wide ? 32 : 16;
+
+    /// <summary>tile[MR×NR] = Σₖ a[k·MR + i] · b[k·NR + j] over kc steps.</summary>
+    public static void Run(int kc, float* a, float* b, float* tile)
+    {
+        if (Wide) Run512(kc, a, b, tile);
+        else Run256(kc, a, b, tile);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Run512(int kc, float* a, float* b, float* tile)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        Vector512<float> c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
+        for (int k = 0; k < kc; k++, a += 12, b += 32)
+        {
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            x = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
+            x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
+            x = Vector512.Create(a[10]); c100 = Vector512.FusedMultiplyAdd(x, b0, c100); c101 = Vector512.FusedMultiplyAdd(x, b1, c101);
+            x = Vector512.Create(a[11]); c110 = Vector512.FusedMultiplyAdd(x, b0, c110); c111 = Vector512.FusedMultiplyAdd(x, b1, c111);
+        }
+        c00.Store(tile + 0); c01.Store(tile + 16);
+        c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80);
+        c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144);
+        c50.Store(tile + 160); c51.Store(tile + 176);
+        c60.Store(tile + 192); c61.Store(tile + 208);
+        c70.Store(tile + 224); c71.Store(tile + 240);
+        c80.Store(tile + 256); c81.Store(tile + 272);
+        c90.Store(tile + 288); c91.Store(tile + 304);
+        c100.Store(tile + 320); c101.Store(tile + 336);
+        c110.Store(tile + 352); c111.Store(tile + 368);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Run256(int kc, float* a, float* b, float* tile)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int k = 0; k < kc; k++, a += 6, b += 16)
+        {
+            var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+        }
+        c00.Store(tile + 0); c01.Store(tile + 8);
+        c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40);
+        c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72);
+        c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+
+    /// <summary>What the last KC slab applies on the way out: alpha, bias (indexed by C's column), activation.</summary>
+    public readonly struct Epilogue(float alpha, float* bias, Activation activation)
+    {
+        public readonly float Alpha = alpha;
+        public readonly float* Bias = bias;
+        public readonly Activation Activation = activation;
+    }
+
+    /// <summary>
+    /// Moves rows×cols of a tile into C (ldc apart, starting at column col). The first KC slab
+    /// writes, later ones add; the last one finishes: act(alpha·sum + bias) + residual, where the
+    /// residual row is read just before the C row is written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Store(float* tile, float* c, float* residual, int ldc, int rows, int cols, int col, bool first, bool last, in Epilogue e)
+    {
+        int nr = NR;
+        var alpha = Vector256.Create(e.Alpha);
+        for (int i = 0; i < rows; i++)
+        {
+            float* t = tile + i * nr, d = c + (long)i * ldc, r = residual == null ? null : residual + (long)i * ldc;
+            int j = 0;
+            for (; j + 8 <= cols; j += 8)
+            {
+                var v = Vector256.Load(t + j);
+                if (!first) v += Vector256.Load(d + j);
+                if (last)
+                {
+                    v *= alpha;
+                    if (e.Bias != null) v += Vector256.Load(e.Bias + col + j);
+                    if (e.Activation == Activation.Relu) v = Vector256.Max(v, Vector256<float>.Zero);
+                    else if (e.Activation == Activation.Gelu) v = GeluMath.Gelu(v);
+                    if (r != null) v += Vector256.Load(r + j);
+                }
+                v.Store(d + j);
+            }
+            for (; j < cols; j++)
+            {
+                float v = first ? t[j] : d[j] + t[j];
+                if (last)
+                {
+                    v *= e.Alpha;
+                    if (e.Bias != null) v += e.Bias[col + j];
+                    if (e.Activation == Activation.Relu) v = MathF.Max(v, 0);
+                    else if (e.Activation == Activation.Gelu) v = GeluMath.Gelu(v);
+                    if (r != null) v += r[j];
+                }
+                d[j] = v;
+            }
+        }
+    }
+}
