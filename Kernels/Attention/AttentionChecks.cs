@@ -1,0 +1,70 @@
+using SamEngine.Engine;
+using SamEngine.Kernels.Check;
+
+namespace SamEngine.Kernels;
+
+public sealed class AttentionChecks : ICheckSuite
+{
+    /// <summary>One attention problem; Grid is (qh, qw, kh, kw) when it has the rel-pos bias.</summary>
+    sealed record Case(int Batch, int Nq, int Nk, int D, int Dv, (int Qh, int Qw, int Kh, int Kw)? Grid = null)
+    {
+        public bool Small => Batch <= 4 && Nq <= 40 && Nk <= 70;
+
+        public override string ToString() =>
+            $"B{Batch} {Nq}→{Nk} d{D}" + (Dv != D ? $" dv{Dv}" : "") + (Grid is var (a, b, c, e) ? $" rel {a}×{b}→{c}×{e}" : "");
+    }
+
+    static readonly Case[] Sweep =
+    [
+        new(2, 7, 7, 16, 16),                     // decoder token self-attention
+        new(3, 1, 1, 32, 32),
+        new(2, 33, 33, 64, 64),
+        new(4, 7, 130, 32, 32),                   // decoder token → image
+        new(2, 130, 7, 16, 16),                   // decoder image → token
+        new(2, 33, 65, 20, 12),                   // head dims off the vector width
+        new(1, 65, 1030, 64, 64),                 // several key tiles
+        new(1, 300, 300, 20, 12),                 // several query blocks, padded values
+        new(2, 1, 1, 16, 16, (1, 1, 1, 1)),
+        new(2, 196, 196, 64, 64, (14, 14, 14, 14)), // an encoder window
+        new(3, 35, 35, 32, 32, (5, 7, 5, 7)),     // non-square grid
+        new(2, 35, 18, 16, 16, (5, 7, 6, 3)),     // query and key grids differ
+        new(2, 33, 33, 20, 12, (3, 11, 3, 11)),
+        new(1, 576, 576, 64, 64, (24, 24, 24, 24)), // several key tiles of whole key rows
+        new(64, 33, 33, 20, 12, (3, 11, 3, 11)),  // many batch items: the cpu path's per-item scheduling
+    ];
+
+    public IEnumerable<KernelCheck> Cases(Device device)
+    {
+        // The flash kernel synchronises its group several times per key tile: on ilgpu-cpu each
+        // barrier is an OS-thread sync, so it only gets the small shapes there.
+        bool smallOnly = device.Kind == DeviceKind.IlgpuCpu && device.Variant == KernelVariant.Tuned;
+        foreach (var c in Sweep)
+            if (!smallOnly || c.Small)
+                yield return new KernelCheck("attention", c.ToString(), 1e-5, d => Run(d, c));
+    }
+
+    static Comparison Run(Device device, Case c)
+    {
+        float scale = 1 / MathF.Sqrt(c.D);
+        var q = CheckData.Uniform(1, (long)c.Batch * c.Nq * c.D, -2, 2);
+        var k = CheckData.Uniform(2, (long)c.Batch * c.Nk * c.D);
+        var v = CheckData.Uniform(3, (long)c.Batch * c.Nk * c.Dv);
+        using var tq = CheckData.Upload(device, q, c.Batch, c.Nq, c.D);
+        using var tk = CheckData.Upload(device, k, c.Batch, c.Nk, c.D);
+        using var tv = CheckData.Upload(device, v, c.Batch, c.Nk, c.Dv);
+        using var to = CheckData.Poisoned(device, c.Batch, c.Nq, c.Dv);
+        if (c.Grid is not var (qh, qw, kh, kw))
+        {
+            Attention.Forward(tq, tk, tv, scale, to);
+            return Comparison.Of(Attention.Reference(CheckData.Widen(q), CheckData.Widen(k), CheckData.Widen(v),
+                c.Batch, c.Nq, c.Nk, c.D, c.Dv, scale), to.Download());
+        }
+        var relH = CheckData.Uniform(4, (long)qh * kh * c.D, -0.5f, 0.5f);
+        var relW = CheckData.Uniform(5, (long)qw * kw * c.D, -0.5f, 0.5f);
+        using var th = CheckData.Upload(device, relH, qh, kh, c.D);
+        using var tw = CheckData.Upload(device, relW, qw, kw, c.D);
+        Attention.Forward(tq, tk, tv, scale, to, new RelPosBias(th, tw, qh, qw, kh, kw));
+        return Comparison.Of(Attention.Reference(CheckData.Widen(q), CheckData.Widen(k), CheckData.Widen(v),
+            c.Batch, c.Nq, c.Nk, c.D, c.Dv, scale, CheckData.Widen(relH), CheckData.Widen(relW), qh, qw, kh, kw), to.Download());
+    }
+}

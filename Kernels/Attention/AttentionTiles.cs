@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// Register-blocked micro-kernels of the native attention path, over six query rows at a time.
+/// Scores: S[r, 0..16·chunks) = Qs[r]·Kᵀ (+ S, the rel bias, added after the dot product as the
+/// reference adds it to the finished q·kᵀ), with Kᵀ packed in chunks of 16 keys laid out [d][16],
+/// so each step of the reduction is one broadcast of q and one vector load per chunk. Values:
+/// O[r] = alpha[r]·O[r] + Σ_j P[r, j]·V[j]. The wide forms keep 6×4 Vector512 accumulators
+/// (24 of the 32 zmm registers); the narrow forms do one 16-wide column as two Vector256 and serve
+/// both the leftover chunks and machines without AVX-512.
+/// </summary>
+static unsafe class AttentionTiles
+{
+    public const int Rows = 6;
+    public const int Chunk = 16;
+
+    /// <summary>Six rows × 64 keys (four Kᵀ chunks).</summary>
+    [SkipLocalsInit]
+    public static void Scores4(float* q, int d, float* kt, float* s, int ldS, bool addBias)
+    {
+        Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33, s40, s41, s42, s43, s50, s51, s52, s53;
+        s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = s40 = s41 = s42 = s43 = s50 = s51 = s52 = s53 = Vector512<float>.Zero;
+        float* k0 = kt, k1 = kt + Chunk * d, k2 = kt + 2 * Chunk * d, k3 = kt + 3 * Chunk * d;
+        for (int c = 0; c < d; c++)
+        {
+            var b0 = Vector512.Load(k0 + Chunk * c); var b1 = Vector512.Load(k1 + Chunk * c);
+            var b2 = Vector512.Load(k2 + Chunk * c); var b3 = Vector512.Load(k3 + Chunk * c);
+            Vector512<float> a;
+            a = Vector512.Create(q[c]);
+            s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01);
+            s02 = Vector512.FusedMultiplyAdd(a, b2, s02); s03 = Vector512.FusedMultiplyAdd(a, b3, s03);
+            a = Vector512.Create(q[d + c]);
+            s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11);
+            s12 = Vector512.FusedMultiplyAdd(a, b2, s12); s13 = Vector512.FusedMultiplyAdd(a, b3, s13);
+            a = Vector512.Create(q[2 * d + c]);
+            s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21);
+            s22 = Vector512.FusedMultiplyAdd(a, b2, s22); s23 = Vector512.FusedMultiplyAdd(a, b3, s23);
+            a = Vector512.Create(q[3 * d + c]);
+            s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31);
+            s32 = Vector512.FusedMultiplyAdd(a, b2, s32); s33 = Vector512.FusedMultiplyAdd(a, b3, s33);
+            a = Vector512.Create(q[4 * d + c]);
+            s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41);
+            s42 = Vector512.FusedMultiplyAdd(a, b2, s42); s43 = Vector512.FusedMultiplyAdd(a, b3, s43);
+            a = Vector512.Create(q[5 * d + c]);
+            s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51);
+            s52 = Vector512.FusedMultiplyAdd(a, b2, s52); s53 = Vector512.FusedMultiplyAdd(a, b3, s53);
+        }
+        if (addBias)
+        {
+            s00 += Vector512.Load(s); s01 += Vector512.Load(s + 16); s02 += Vector512.Load(s + 32); s03 += Vector512.Load(s + 48);
+            s10 += Vector512.Load(s + ldS); s11 += Vector512.Load(s + ldS + 16); s12 += Vector512.Load(s + ldS + 32); s13 += Vector512.Load(s + ldS + 48);
+            s20 += Vector512.Load(s + 2 * ldS); s21 += Vector512.Load(s + 2 * ldS + 16); s22 += Vector512.Load(s + 2 * ldS + 32); s23 += Vector512.Load(s + 2 * ldS + 48);
+            s30 += Vector512.Load(s + 3 * ldS); s31 += Vector512.Load(s + 3 * ldS + 16); s32 += Vector512.Load(s + 3 * ldS + 32); s33 += Vector512.Load(s + 3 * ldS + 48);
+            s40 += Vector512.Load(s + 4 * ldS); s41 += Vector512.Load(s + 4 * ldS + 16); s42 += Vector512.Load(s + 4 * ldS + 32); s43 += Vector512.Load(s + 4 * ldS + 48);
+            s50 += Vector512.Load(s + 5 * ldS); s51 += Vector512.Load(s + 5 * ldS + 16); s52 += Vector512.Load(s + 5 * ldS + 32); s53 += Vector512.Load(s + 5 * ldS + 48);
+        }
+        s00.Store(s); s01.Store(s + 16); s02.Store(s + 32); s03.Store(s + 48);
+        s10.Store(s + ldS); s11.Store(s + ldS + 16); s12.Store(s + ldS + 32); s13.Store(s + ldS + 48);
+        s20.Store(s + 2 * ldS); s21.Store(s + 2 * ldS + 16); s22.Store(s + 2 * ldS + 32); s23.Store(s + 2 * ldS + 48);
+        s30.Store(s + 3 * ldS); s31.Store(s + 3 * ldS + 16); s32.Store(s + 3 * ldS + 32); s33.Store(s + 3 * ldS + 48);
+        s40.Store(s + 4 * ldS); s41.Store(s + 4 * ldS + 16); s42.Store(s + 4 * ldS + 32); s43.Store(s + 4 * ldS + 48);
+        s50.Store(s + 5 * ldS); s51.Store(s + 5 * ldS + 16); s52.Store(s + 5 * ldS + 32); s53.Store(s + 5 * ldS + 48);
+    }
+
+    /// <summary>Six rows × 16 keys (one Kᵀ chunk) as two Vector256 per row.</summary>
+    [SkipLocalsInit]
+    public static void Scores1(float* q, int d, float* kt, float* s, int ldS, bool addBias)
+    {
+        Vector256<float> s00, s01, s10, s11, s20, s21, s30, s31, s40, s41, s50, s51;
+        s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = s40 = s41 = s50 = s51 = Vector256<float>.Zero;
+        for (int c = 0; c < d; c++)
+        {
+            var b0 = Vector256.Load(kt + Chunk * c); var b1 = Vector256.Load(kt + Chunk * c + 8);
+            Vector256<float> a;
+            a = Vector256.Create(q[c]); s00 = Vector256.FusedMultiplyAdd(a, b0, s00); s01 = Vector256.FusedMultiplyAdd(a, b1, s01);
+            a = Vector256.Create(q[d + c]); s10 = Vector256.FusedMultiplyAdd(a, b0, s10); s11 = Vector256.FusedMultiplyAdd(a, b1, s11);
+            a = Vector256.Create(q[2 * d + c]); s20 = Vector256.FusedMultiplyAdd(a, b0, s20); s21 = Vector256.FusedMultiplyAdd(a, b1, s21);
+            a = Vector256.Create(q[3 * d + c]); s30 = Vector256.FusedMultiplyAdd(a, b0, s30); s31 = Vector256.FusedMultiplyAdd(a, b1, s31);
+            a = Vector256.Create(q[4 * d + c]); s40 = Vector256.FusedMultiplyAdd(a, b0, s40); s41 = Vector256.FusedMultiplyAdd(a, b1, s41);
+            a = Vector256.Create(q[5 * d + c]); s50 = Vector256.FusedMultiplyAdd(a, b0, s50); s51 = Vector256.FusedMultiplyAdd(a, b1, s51);
+        }
+        if (addBias)
+        {
+            s00 += Vector256.Load(s); s01 += Vector256.Load(s + 8);
+            s10 += Vector256.Load(s + ldS); s11 += Vector256.Load(s + ldS + 8);
+            s20 += Vector256.Load(s + 2 * ldS); s21 += Vector256.Load(s + 2 * ldS + 8);
+            s30 += Vector256.Load(s + 3 * ldS); s31 += Vector256.Load(s + 3 * ldS + 8);
+            s40 += Vector256.Load(s + 4 * ldS); s41 += Vector256.Load(s + 4 * ldS + 8);
+            s50 += Vector256.Load(s + 5 * ldS); s51 += Vector256.Load(s + 5 * ldS + 8);
+        }
+        s00.Store(s); s01.Store(s + 8);
+        s10.Store(s + ldS); s11.Store(s + ldS + 8);
+        s20.Store(s + 2 * ldS); s21.Store(s + 2 * ldS + 8);
+        s30.Store(s + 3 * ldS); s31.Store(s + 3 * ldS + 8);
+        s40.Store(s + 4 * ldS); s41.Store(s + 4 * ldS + 8);
+        s50.Store(s + 5 * ldS); s51.Store(s + 5 * ldS + 8);
+    }
+
+    /// <summary>Six rows × 64 output features: O = alpha·O + P[:, 0..n)·V[0..n).</summary>
+    [SkipLocalsInit]
+    public static void Values4(float* p, int ldP, int n, float* v, int ldV, float* o, int ldO, float* alpha)
+    {
+        Vector512<float> o00, o01, o02, o03, o10, o11, o12, o13, o20, o21, o22, o23, o30, o31, o32, o33, o40, o41, o42, o43, o50, o51, o52, o53;
+        var f0 = Vector512.Create(alpha[0]);
+        o00 = Vector512.Load(o) * f0; o01 = Vector512.Load(o + 16) * f0; o02 = Vector512.Load(o + 32) * f0; o03 = Vector512.Load(o + 48) * f0;
+        var f1 = Vector512.Create(alpha[1]);
+        o10 = Vector512.Load(o + ldO) * f1; o11 = Vector512.Load(o + ldO + 16) * f1; o12 = Vector512.Load(o + ldO + 32) * f1; o13 = Vector512.Load(o + ldO + 48) * f1;
+        var f2 = Vector512.Create(alpha[2]);
+        o20 = Vector512.Load(o + 2 * ldO) * f2; o21 = Vector512.Load(o + 2 * ldO + 16) * f2; o22 = Vector512.Load(o + 2 * ldO + 32) * f2; o23 = Vector512.Load(o + 2 * ldO + 48) * f2;
+        var f3 = Vector512.Create(alpha[3]);
+        o30 = Vector512.Load(o + 3 * ldO) * f3; o31 = Vector512.Load(o + 3 * ldO + 16) * f3; o32 = Vector512.Load(o + 3 * ldO + 32) * f3; o33 = Vector512.Load(o + 3 * ldO + 48) * f3;
+        var f4 = Vector512.Create(alpha[4]);
+        o40 = Vector512.Load(o + 4 * ldO) * f4; o41 = Vector512.Load(o + 4 * ldO + 16) * f4; o42 = Vector512.Load(o + 4 * ldO + 32) * f4; o43 = Vector512.Load(o + 4 * ldO + 48) * f4;
+        var f5 = Vector512.Create(alpha[5]);
+        o50 = Vector512.Load(o + 5 * ldO) * f5; o51 = Vector512.Load(o + 5 * ldO + 16) * f5; o52 = Vector512.Load(o + 5 * ldO + 32) * f5; o53 = Vector512.Load(o + 5 * ldO + 48) * f5;
+        for (int j = 0; j < n; j++)
+        {
+            float* vj = v + (long)j * ldV;
+            var b0 = Vector512.Load(vj); var b1 = Vector512.Load(vj + 16); var b2 = Vector512.Load(vj + 32); var b3 = Vector512.Load(vj + 48);
+            Vector512<float> a;
+            a = Vector512.Create(p[j]);
+            o00 = Vector512.FusedMultiplyAdd(a, b0, o00); o01 = Vector512.FusedMultiplyAdd(a, b1, o01);
+            o02 = Vector512.FusedMultiplyAdd(a, b2, o02); o03 = Vector512.FusedMultiplyAdd(a, b3, o03);
+            a = Vector512.Create(p[ldP + j]);
+            o10 = Vector512.FusedMultiplyAdd(a, b0, o10); o11 = Vector512.FusedMultiplyAdd(a, b1, o11);
+            o12 = Vector512.FusedMultiplyAdd(a, b2, o12); o13 = Vector512.FusedMultiplyAdd(a, b3, o13);
+            a = Vector512.Create(p[2 * ldP + j]);
+            o20 = Vector512.FusedMultiplyAdd(a, b0, o20); o21 = Vector512.FusedMultiplyAdd(a, b1, o21);
+            o22 = Vector512.FusedMultiplyAdd(a, b2, o22); o23 = Vector512.FusedMultiplyAdd(a, b3, o23);
+            a = Vector512.Create(p[3 * ldP + j]);
+            o30 = Vector512.FusedMultiplyAdd(a, b0, o30); o31 = Vector512.FusedMultiplyAdd(a, b1, o31);
+            o32 = Vector512.FusedMultiplyAdd(a, b2, o32); o33 = Vector512.FusedMultiplyAdd(a, b3, o33);
+            a = Vector512.Create(p[4 * ldP + j]);
+            o40 = Vector512.FusedMultiplyAdd(a, b0, o40); o41 = Vector512.FusedMultiplyAdd(a, b1, o41);
+            o42 = Vector512.FusedMultiplyAdd(a, b2, o42); o43 = Vector512.FusedMultiplyAdd(a, b3, o43);
+            a = Vector512.Create(p[5 * ldP + j]);
+            o50 = Vector512.FusedMultiplyAdd(a, b0, o50); o51 = Vector512.FusedMultiplyAdd(a, b1, o51);
+            o52 = Vector512.FusedMultiplyAdd(a, b2, o52); o53 = Vector512.FusedMultiplyAdd(a, b3, o53);
+        }
+        o00.Store(o); o01.Store(o + 16); o02.Store(o + 32); o03.Store(o + 48);
+        o10.Store(o + ldO); o11.Store(o + ldO + 16); o12.Store(o + ldO + 32); o13.Store(o + ldO + 48);
+        o20.Store(o + 2 * ldO); o21.Store(o + 2 * ldO + 16); o22.Store(o + 2 * ldO + 32); o23.Store(o + 2 * ldO + 48);
+        o30.Store(o + 3 * ldO); o31.Store(o + 3 * ldO + 16); o32.Store(o + 3 * ldO + 32); o33.Store(o + 3 * ldO + 48);
+        o40.Store(o + 4 * ldO); o41.Store(o + 4 * ldO + 16); o42.Store(o + 4 * ldO + 32); o43.Store(o + 4 * ldO + 48);
+        o50.Store(o + 5 * ldO); o51.Store(o + 5 * ldO + 16); o52.Store(o + 5 * ldO + 32); o53.Store(o + 5 * ldO + 48);
+    }
+
+    /// <summary>Six rows × 16 output features as two Vector256 per row.</summary>
+    [SkipLocalsInit]
+    public static void Values1(float* p, int ldP, int n, float* v, int ldV, float* o, int ldO, float* alpha)
+    {
+        Vector256<float> o00, o01, o10, o11, o20, o21, o30, o31, o40, o41, o50, o51;
+        var f0 = Vector256.Create(alpha[0]); o00 = Vector256.Load(o) * f0; o01 = Vector256.Load(o + 8) * f0;
+        var f1 = Vector256.Create(alpha[1]); o10 = Vector256.Load(o + ldO) * f1; o11 = Vector256.Load(o + ldO + 8) * f1;
+        var f2 = Vector256.Create(alpha[2]); o20 = Vector256.Load(o + 2 * ldO) * f2; o21 = Vector256.Load(o + 2 * ldO + 8) * f2;
+        var f3 = Vector256.Create(alpha[3]); o30 = Vector256.Load(o + 3 * ldO) * f3; o31 = Vector256.Load(o + 3 * ldO + 8) * f3;
+        var f4 = Vector256.Create(alpha[4]); o40 = Vector256.Load(o + 4 * ldO) * f4; o41 = Vector256.Load(o + 4 * ldO + 8) * f4;
+        var f5 = Vector256.Create(alpha[5]); o50 = Vector256.Load(o + 5 * ldO) * f5; o51 = Vector256.Load(o + 5 * ldO + 8) * f5;
+        for (int j = 0; j < n; j++)
+        {
+            float* vj = v + (long)j * ldV;
+            var b0 = Vector256.Load(vj); var b1 = Vector256.Load(vj + 8);
+            Vector256<float> a;
+            a = Vector256.Create(p[j]); o00 = Vector256.FusedMultiplyAdd(a, b0, o00); o01 = Vector256.FusedMultiplyAdd(a, b1, o01);
+            a = Vector256.Create(p[ldP + j]); o10 = Vector256.FusedMultiplyAdd(a, b0, o10); o11 = Vector256.FusedMultiplyAdd(a, b1, o11);
+            a = Vector256.Create(p[2 * ldP + j]); o20 = Vector256.FusedMultiplyAdd(a, b0, o20); o21 = Vector256.FusedMultiplyAdd(a, b1, o21);
+            a = Vector256.Create(p[3 * ldP + j]); o30 = Vector256.FusedMultiplyAdd(a, b0, o30); o31 = Vector256.FusedMultiplyAdd(a, b1, o31);
+            a = Vector256.Create(p[4 * ldP + j]); o40 = Vector256.FusedMultiplyAdd(a, b0, o40); o41 = Vector256.FusedMultiplyAdd(a, b1, o41);
+            a = Vector256.Create(p[5 * ldP + j]); o50 = Vector256.FusedMultiplyAdd(a, b0, o50); o51 = Vector256.FusedMultiplyAdd(a, b1, o51);
+        }
+        o00.Store(o); o01.Store(o + 8);
+        o10.Store(o + ldO); o11.Store(o + ldO + 8);
+        o20.Store(o + 2 * ldO); o21.Store(o + 2 * ldO + 8);
+        o30.Store(o + 3 * ldO); o31.Store(o + 3 * ldO + 8);
+        o40.Store(o + 4 * ldO); o41.Store(o + 4 * ldO + 8);
+        o50.Store(o + 5 * ldO); o51.Store(o + 5 * ldO + 8);
+    }
+}
