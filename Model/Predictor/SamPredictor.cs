@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SamEngine.Engine;
+using SamEngine.Kernels;
 using SamEngine.Weights;
 
 namespace SamEngine.Model;
@@ -269,9 +270,43 @@ public sealed class SamPredictor : IDisposable
         var (mh, mw) = PromptEncoder.MaskInputSize;
         using var maskTensor = prompts.Masks != null ? Tensor.FromArray(Device, prompts.Masks, prompts.Count, 1, mh, mw) : null;
         using var dense = maskTensor != null ? PromptEncoder.EmbedMasks(maskTensor) : null;
-        return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, prompts.Count,
-            dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
+        int b = prompts.Count, chunk = Math.Min(b, DecoderChunk);
+        if (chunk == b)
+            return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, b, dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
+
+        int perPrompt = sparse.Length / b;
+        Tensor? lowRes = null;
+        var iou = new List<float>();
+        try
+        {
+            for (int start = 0; start < b; start += chunk)
+            {
+                int count = Math.Min(chunk, b - start);
+                var (part, partIou) = MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe,
+                    sparse.AsSpan(start * perPrompt, count * perPrompt).ToArray(), count, dense?.Slice(start, count) ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
+                using (part)
+                {
+                    lowRes ??= Tensor.Empty(Device, [b, .. part.Shape[1..]]);
+                    Permute.Forward(part, [.. Enumerable.Range(0, part.Rank)], lowRes.Slice(start, count));
+                }
+                iou.AddRange(partIou);
+            }
+            return (lowRes!, [.. iou]);
+        }
+        catch
+        {
+            lowRes?.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>
+    /// Prompts per mask-decoder pass. After the first image→token update every prompt carries its
+    /// own copy of the image tokens through the transformer (B×HW×C floats per activation, 4 MB a
+    /// prompt at 64×64), so a large batch runs in chunks: 64 prompts at once peaked at 2.9 GB
+    /// resident, chunks of 16 at 1.1 GB, for the same time within noise (docs/perf.md).
+    /// </summary>
+    public int DecoderChunk { get; init; } = 16;
 
     void RequireImage()
     {

@@ -47,6 +47,36 @@ public class PredictorTests
         }
     }
 
+    /// <summary>
+    /// A batch larger than the decoder's chunk runs chunk by chunk (with or without per-prompt
+    /// masks) and must give what one pass over the whole batch gives.
+    /// </summary>
+    [SkippableFact]
+    public void ChunkedBatchMatchesOnePass()
+    {
+        using var whole = DecoderFixtures.Predictor("cpu", "shapes");
+        var embedding = whole.GetImageEmbedding().Download();
+        using var chunked = new SamPredictor(DecoderFixtures.Weights, Devices.Open("cpu")) { DecoderChunk = 2 };
+        chunked.SetEmbedding(embedding, [1, 256, 64, 64], whole.OriginalSize);
+
+        double[] points = [100, 80, 700, 300, 400, 500, 860, 20, 10, 590];
+        var prompts = new PromptBatch(5, 1, points, [1, 1, 0, 1, 1], null, null);
+        var masks = whole.Predict(new float[,] { { 270, 240 } }, [1], multimaskOutput: false).LowResLogits;
+        var withMasks = new PromptBatch(5, 1, points, [1, 1, 0, 1, 1], null, [.. Enumerable.Range(0, 5).SelectMany(_ => masks)]);
+        foreach (var batch in new[] { prompts, withMasks })
+        {
+            var (expected, expectedIou) = whole.Decode(batch);
+            var (actual, actualIou) = chunked.Decode(batch);
+            using (expected)
+            using (actual)
+            {
+                Assert.Equal(expected.Shape, actual.Shape);
+                AssertClose(expected.Download(), actual.Download(), 1e-5);
+                AssertClose(expectedIou, actualIou, 1e-6);
+            }
+        }
+    }
+
     [SkippableFact]
     public void BadPromptsAreOneLineErrors()
     {

@@ -76,10 +76,12 @@ public sealed class BenchCommandTests : IDisposable
         });
         // Stages follow each other on one clock: the encoder's launches, then the decoders'.
         var encoder = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("encoder")).ToList();
-        var decoder = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("prompt_decoder")).ToList();
+        var decoder = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("decoder/prompt_decoder")).ToList();
+        var batch = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("decoder_batch64/prompt_decoder")).ToList();
         Assert.Contains(encoder, e => e.GetProperty("name").GetString() == "attention");
         Assert.Contains(decoder, e => e.GetProperty("name").GetString() == "gemm");
         Assert.True(encoder.Max(e => e.GetProperty("ts").GetDouble()) < decoder.Min(e => e.GetProperty("ts").GetDouble()));
+        Assert.True(decoder.Max(e => e.GetProperty("ts").GetDouble()) < batch.Min(e => e.GetProperty("ts").GetDouble()));
         Assert.Equal([trace], Directory.GetFiles(dir));   // no temporary file left
     }
 

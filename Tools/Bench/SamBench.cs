@@ -158,7 +158,13 @@ public static class SamBench
             process.Refresh();
             var cpuMs = (process.TotalProcessorTime - cpuStart).TotalMilliseconds;
             var launches = Profiler.Records;
-            trace.AddRange(launches.Select(l => l with { StartMs = l.StartMs + origin }));
+            // On the bench's clock, and under the bench stage's name so that the trace tells the
+            // single prompt's decoder launches from the batch's.
+            trace.AddRange(launches.Select(l => l with
+            {
+                StartMs = l.StartMs + origin,
+                Stage = l.Stage == name || l.Stage.StartsWith(name + "/") ? l.Stage : $"{name}/{l.Stage}",
+            }));
             return new StageResult(name, label, times, cpuMs, launches);
         }
         finally
