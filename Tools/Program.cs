@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(SegmentCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -1,0 +1,170 @@
+using SamEngine.Engine;
+using SamEngine.Kernels;
+using SamEngine.Weights;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// mask_decoder.py's MaskDecoder: the IoU token and the mask tokens are prepended to the prompt
+/// tokens, the <see cref="TwoWayTransformer"/> runs them against the image, the image is upscaled
+/// 4× (ConvTranspose2d, LayerNorm2d, GELU, ConvTranspose2d, GELU), and each mask token's
+/// hypernetwork MLP gives the weights that turn the upscaled channels into that mask's logits;
+/// the IoU head predicts each mask's quality. B prompts run in one pass.
+/// </summary>
+public sealed class MaskDecoder : IDisposable
+{
+    const float LayerNorm2dEps = 1e-6f;
+
+    readonly float[] outputTokens;   // iou_token then mask_tokens, [1 + M, C]
+    readonly TwoWayTransformer transformer;
+    readonly Tensor upscale1W, upscale1B, upscale2W, upscale2B;
+    readonly PromptDecoderWeights.NormParams upscaleNorm;
+    readonly Mlp[] outputHypernetworksMlps;
+    readonly Mlp iouPredictionHead;
+
+    public MaskDecoder(StateDict weights, Device device, int numHeads = SamConfig.OfficialDecoderHeads)
+    {
+        var w = new PromptDecoderWeights(weights, device, "mask_decoder.");
+        var maskTokens = w.Shape("mask_tokens.weight");
+        if (maskTokens.Length != 2 || maskTokens[0] < 2) throw new SamException($"checkpoint mask_tokens is {Tensor.ShapeText(maskTokens)}, not [1 + multimask outputs, C]");
+        NumMaskTokens = maskTokens[0];
+        TransformerDim = maskTokens[1];
+        int c = TransformerDim;
+        outputTokens = [.. w.Host("iou_token.weight", 1, c), .. w.Host("mask_tokens.weight", NumMaskTokens, c)];
+        transformer = new TwoWayTransformer(w.Scope("transformer"), numHeads);
+        var up1 = w.Shape("output_upscaling.0.weight");
+        var up2 = w.Shape("output_upscaling.3.weight");
+        upscale1W = w.Upload("output_upscaling.0.weight", c, up1[1], 2, 2);
+        upscale1B = w.Upload("output_upscaling.0.bias", up1[1]);
+        upscaleNorm = w.Norm("output_upscaling.1");
+        upscale2W = w.Upload("output_upscaling.3.weight", up1[1], up2[1], 2, 2);
+        upscale2B = w.Upload("output_upscaling.3.bias", up2[1]);
+        UpscaledChannels = up2[1];
+        outputHypernetworksMlps = Enumerable.Range(0, NumMaskTokens).Select(i => new Mlp(w.Scope($"output_hypernetworks_mlps.{i}"))).ToArray();
+        if (outputHypernetworksMlps.Any(m => m.InputDim != c || m.OutputDim != UpscaledChannels))
+            throw new SamException($"checkpoint hypernetwork MLPs do not map {c} to {UpscaledChannels} channels");
+        iouPredictionHead = new Mlp(w.Scope("iou_prediction_head"));
+        if (iouPredictionHead.OutputDim != NumMaskTokens) throw new SamException($"checkpoint IoU head predicts {iouPredictionHead.OutputDim} scores for {NumMaskTokens} masks");
+    }
+
+    public int TransformerDim { get; }
+    /// <summary>1 + the number of multimask outputs (4 in SAM).</summary>
+    public int NumMaskTokens { get; }
+    public int UpscaledChannels { get; }
+    public int TransformerDepth => transformer.Depth;
+
+    /// <summary>
+    /// Predicts masks for B prompts of one image.
+    /// </summary>
+    /// <param name="image">the image embedding, token-major [HW, C] (see <see cref="ToTokens"/>).</param>
+    /// <param name="gridSize">the embedding's (h, w).</param>
+    /// <param name="imagePe">the dense positional encoding, [HW, C].</param>
+    /// <param name="sparse">the sparse prompt embeddings on the host, B×N×C.</param>
+    /// <param name="dense">the dense prompt embeddings, [B, C, h, w], or [C] for one vector at every cell of every prompt (no mask).</param>
+    /// <returns>low-resolution mask logits [B, C', 4h, 4w] and the IoU predictions B×C' (C' = 3 with multimask, else 1).</returns>
+    public (Tensor LowResLogits, float[] IouPredictions) Forward(Tensor image, (int H, int W) gridSize, Tensor imagePe,
+        float[] sparse, int batch, Tensor dense, bool multimaskOutput)
+    {
+        var device = image.Device;
+        int c = TransformerDim, hw = gridSize.H * gridSize.W, b = batch;
+        if (image.Length != (long)hw * c || imagePe.Length != image.Length)
+            throw new ArgumentException($"mask decoder: image {image.ShapeString} and PE {imagePe.ShapeString} are not [{hw}, {c}]");
+        if (sparse.Length % (b * c) != 0) throw new ArgumentException($"mask decoder: {sparse.Length} sparse values are not {b}×N×{c}");
+        int n = sparse.Length / (b * c), t = 1 + NumMaskTokens + n;
+
+        // Tokens: [iou, masks..., prompt tokens] for every prompt.
+        var tokensHost = new float[(long)b * t * c];
+        for (int i = 0; i < b; i++)
+        {
+            outputTokens.CopyTo(tokensHost.AsSpan(i * t * c));
+            sparse.AsSpan(i * n * c, n * c).CopyTo(tokensHost.AsSpan(i * t * c + outputTokens.Length));
+        }
+        using var tokens = Tensor.FromArray(device, tokensHost, b, t, c);
+
+        // src = image + dense; without a mask it is one [1, HW, C] for all prompts.
+        Tensor src;
+        if (dense.Rank == 1)
+        {
+            if (dense.Length != c) throw new ArgumentException($"mask decoder: dense embedding {dense.ShapeString} is not [{c}]");
+            src = Tensor.Empty(device, 1, hw, c);
+            Add.Forward(image, dense, src);
+        }
+        else
+        {
+            if (dense.Rank != 4 || dense.Dim(0) != b || dense.Dim(1) != c || dense.Dim(2) != gridSize.H || dense.Dim(3) != gridSize.W)
+                throw new ArgumentException($"mask decoder: dense embedding {dense.ShapeString} is not [{b}, {c}, {gridSize.H}, {gridSize.W}]");
+            src = Tensor.Empty(device, b, hw, c);
+            Permute.Forward(dense.Reshape(b, c, hw), [0, 2, 1], src);
+            Add.Forward(src, image, src);
+        }
+
+        Tensor hs, keys;
+        using (src)
+        using (Profiler.Stage("transformer"))
+            (hs, keys) = transformer.Forward(src, imagePe, tokens);
+
+        using var stage = Profiler.Stage("heads");
+        using var tokensOut = Tensor.Empty(device, t, b, c);
+        using (hs) Permute.Forward(hs, [1, 0, 2], tokensOut);
+
+        using var upscaled = Upscale(keys, gridSize);
+
+        // Only the selected masks' hypernetworks run: the reference computes all and slices.
+        int[] selected = multimaskOutput ? [.. Enumerable.Range(1, NumMaskTokens - 1)] : [0];
+        int outputs = selected.Length, uh = 4 * gridSize.H, uw = 4 * gridSize.W;
+        using var hyper = Tensor.Empty(device, outputs, b, UpscaledChannels);
+        for (int j = 0; j < outputs; j++)
+            outputHypernetworksMlps[selected[j]].Forward(tokensOut.Slice(1 + selected[j], 1).Reshape(b, c), hyper.Slice(j, 1).Reshape(b, UpscaledChannels));
+        using var hyperIn = Tensor.Empty(device, b, outputs, UpscaledChannels);
+        Permute.Forward(hyper, [1, 0, 2], hyperIn);
+        var masks = Tensor.Empty(device, b, outputs, uh, uw);
+        Gemm.Forward(hyperIn, upscaled.Reshape(upscaled.Dim(0), UpscaledChannels, uh * uw), masks.Reshape(b, outputs, uh * uw));
+
+        using var iou = Tensor.Empty(device, b, NumMaskTokens);
+        iouPredictionHead.Forward(tokensOut.Slice(0, 1).Reshape(b, c), iou);
+        var iouAll = iou.Download();
+        var iouSelected = new float[b * outputs];
+        for (int i = 0; i < b; i++)
+            for (int j = 0; j < outputs; j++)
+                iouSelected[i * outputs + j] = iouAll[i * NumMaskTokens + selected[j]];
+        return (masks, iouSelected);
+    }
+
+    /// <summary>output_upscaling on the transformer's image tokens [B, HW, C] → [B, C/8, 4h, 4w].</summary>
+    Tensor Upscale(Tensor keys, (int H, int W) gridSize)
+    {
+        var device = keys.Device;
+        int b = keys.Dim(0), c = TransformerDim, h = gridSize.H, w = gridSize.W, c1 = upscale1W.Dim(1);
+        using var image = Tensor.Empty(device, b, c, h, w);
+        using (keys) Permute.Forward(keys, [0, 2, 1], image.Reshape(b, c, h * w));
+        using var x1 = Tensor.Empty(device, b, c1, 2 * h, 2 * w);
+        using var n1 = Tensor.Empty(device, x1.Shape);
+        ConvTranspose2d.Forward(image, upscale1W, upscale1B, x1);
+        upscaleNorm.Forward2d(x1, n1, LayerNorm2dEps);
+        Gelu.Forward(n1, n1);
+        var x2 = Tensor.Empty(device, b, UpscaledChannels, 4 * h, 4 * w);
+        ConvTranspose2d.Forward(n1, upscale2W, upscale2B, x2);
+        Gelu.Forward(x2, x2);
+        return x2;
+    }
+
+    /// <summary>An image embedding [1, C, h, w] (as the encoder gives it) as the decoder's token-major [h·w, C].</summary>
+    public static Tensor ToTokens(Tensor embedding)
+    {
+        if (embedding.Rank != 4 || embedding.Dim(0) != 1)
+            throw new ArgumentException($"image embedding {embedding.ShapeString} is not [1, C, h, w]");
+        int c = embedding.Dim(1), hw = embedding.Dim(2) * embedding.Dim(3);
+        var tokens = Tensor.Empty(embedding.Device, hw, c);
+        Permute.Forward(embedding.Reshape(c, hw), [1, 0], tokens);
+        return tokens;
+    }
+
+    public void Dispose()
+    {
+        transformer.Dispose();
+        foreach (var t in new[] { upscale1W, upscale1B, upscale2W, upscale2B }) t.Dispose();
+        upscaleNorm.Dispose();
+        foreach (var m in outputHypernetworksMlps) m.Dispose();
+        iouPredictionHead.Dispose();
+    }
+}

@@ -1,0 +1,64 @@
+using SamEngine.Engine;
+using SamEngine.Kernels;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// transformer.py's TwoWayTransformer: the prompt tokens and the image tokens update each other
+/// through <see cref="TwoWayAttentionBlock"/>s (as many as the checkpoint holds), then a final
+/// token→image attention and LayerNorm. Works token-major: the image is [Bk, HW, C].
+/// </summary>
+public sealed class TwoWayTransformer : IDisposable
+{
+    readonly TwoWayAttentionBlock[] layers;
+    readonly DecoderAttention finalAttnTokenToImage;
+    readonly PromptDecoderWeights.NormParams normFinalAttn;
+
+    internal TwoWayTransformer(PromptDecoderWeights w, int numHeads)
+    {
+        Depth = w.Count("layers");
+        if (Depth == 0) throw new SamException("checkpoint's mask decoder transformer has no layers");
+        layers = Enumerable.Range(0, Depth).Select(i => new TwoWayAttentionBlock(w.Scope($"layers.{i}"), numHeads, skipFirstLayerPe: i == 0)).ToArray();
+        finalAttnTokenToImage = new DecoderAttention(w.Scope("final_attn_token_to_image"), numHeads);
+        normFinalAttn = w.Norm("norm_final_attn");
+    }
+
+    public int Depth { get; }
+
+    /// <summary>
+    /// image [Bk, HW, C] (Bk = 1: one image shared by all prompts), imagePe [HW, C], tokens
+    /// [B, T, C]. Returns the processed tokens [B, T, C] and image [B, HW, C] (caller owns both).
+    /// </summary>
+    public (Tensor Queries, Tensor Keys) Forward(Tensor image, Tensor imagePe, Tensor tokens)
+    {
+        var device = tokens.Device;
+        Tensor queries = tokens, keys = image;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            using var _ = Profiler.Stage($"layer{i}");
+            var (nextQueries, nextKeys) = layers[i].Forward(queries, keys, tokens, imagePe);
+            if (queries != tokens) queries.Dispose();
+            if (keys != image) keys.Dispose();
+            (queries, keys) = (nextQueries, nextKeys);
+        }
+
+        using var stage = Profiler.Stage("final_attn");
+        using var q = Tensor.Empty(device, queries.Shape);
+        using var k = Tensor.Empty(device, keys.Shape);
+        using var sum = Tensor.Empty(device, queries.Shape);
+        Add.Forward(queries, tokens, q);
+        Add.Forward(keys, imagePe, k);
+        finalAttnTokenToImage.Forward(q, k, keys, sum, residual: queries);
+        var output = Tensor.Empty(device, queries.Shape);
+        normFinalAttn.Forward(sum, output, TwoWayAttentionBlock.LayerNormEps);
+        queries.Dispose();
+        return (output, keys);
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in layers) l.Dispose();
+        finalAttnTokenToImage.Dispose();
+        normFinalAttn.Dispose();
+    }
+}
