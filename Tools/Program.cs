@@ -22,6 +22,7 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SegmentCommand.Create());
+        root.Subcommands.Add(AmgCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
