@@ -23,6 +23,8 @@ public static class Program
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SegmentCommand.Create());
         root.Subcommands.Add(AmgCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ProfileCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -213,19 +213,8 @@ public sealed class SamPredictor : IDisposable
     /// </summary>
     public SamPrediction PredictPrompts(PromptBatch prompts, bool multimaskOutput = true, bool returnLogits = false)
     {
-        RequireImage();
         var clock = Stopwatch.StartNew();
-        Tensor lowRes;
-        float[] iou;
-        using (Profiler.Stage("prompt_decoder"))
-        {
-            var sparse = PromptEncoder.EmbedSparse(prompts);
-            var (mh, mw) = PromptEncoder.MaskInputSize;
-            using var maskTensor = prompts.Masks != null ? Tensor.FromArray(Device, prompts.Masks, prompts.Count, 1, mh, mw) : null;
-            using var dense = maskTensor != null ? PromptEncoder.EmbedMasks(maskTensor) : null;
-            (lowRes, iou) = MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, prompts.Count,
-                dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
-        }
+        var (lowRes, iou) = Decode(prompts, multimaskOutput);
         var decoderTime = clock.Elapsed;
 
         using (lowRes)
@@ -266,6 +255,22 @@ public sealed class SamPredictor : IDisposable
                 PostprocessTime = clock.Elapsed - decoderTime,
             };
         }
+    }
+
+    /// <summary>
+    /// The prompt encoder and mask decoder alone (no upscaling to the image): low-resolution
+    /// logits [B, C, 4h, 4w] owned by the caller, and the IoU predictions B×C.
+    /// </summary>
+    public (Tensor LowResLogits, float[] IouPredictions) Decode(PromptBatch prompts, bool multimaskOutput = true)
+    {
+        RequireImage();
+        using var _ = Profiler.Stage("prompt_decoder");
+        var sparse = PromptEncoder.EmbedSparse(prompts);
+        var (mh, mw) = PromptEncoder.MaskInputSize;
+        using var maskTensor = prompts.Masks != null ? Tensor.FromArray(Device, prompts.Masks, prompts.Count, 1, mh, mw) : null;
+        using var dense = maskTensor != null ? PromptEncoder.EmbedMasks(maskTensor) : null;
+        return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, prompts.Count,
+            dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
     }
 
     void RequireImage()
