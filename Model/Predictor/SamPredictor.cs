@@ -230,13 +230,9 @@ public sealed class SamPredictor : IDisposable
             for (int i = 0; i < b * c; i++)
             {
                 post.Forward(lowRes.Reshape(b * c, lh * lw).Slice(i, 1), lh, lw, upscaled);
-                var values = upscaled.Download();
-                if (logits != null) values.CopyTo(logits, i * plane);
-                else
-                {
-                    var target = masks.AsSpan((int)(i * plane), (int)plane);
-                    for (int p = 0; p < values.Length; p++) target[p] = values[p] > MaskThreshold;
-                }
+                ReadOnlySpan<float> values = Device.IsIlgpu ? upscaled.Download() : upscaled.Span;
+                if (logits != null) values.CopyTo(logits.AsSpan((int)(i * plane), (int)plane));
+                else Threshold(values, MaskThreshold, masks.AsSpan((int)(i * plane), (int)plane));
             }
             return new SamPrediction
             {
@@ -254,6 +250,11 @@ public sealed class SamPredictor : IDisposable
                 PostprocessTime = clock.Elapsed - decoderTime,
             };
         }
+    }
+
+    static void Threshold(ReadOnlySpan<float> logits, float threshold, Span<bool> masks)
+    {
+        for (int p = 0; p < logits.Length; p++) masks[p] = logits[p] > threshold;
     }
 
     void RequireImage()
