@@ -13,12 +13,15 @@ public sealed class SamPredictor : IDisposable
 {
     Tensor? embedding;   // [1, C, h, w]
     Tensor? imageTokens; // [h·w, C]
+    readonly StateDict weights;
+    SamImageEncoder? encoder;
 
     /// <summary>A predictor for a checkpoint; its sizes are inferred from the weights.</summary>
     public SamPredictor(StateDict weights, Device device) : this(weights, SamConfig.Infer(weights), device) { }
 
     public SamPredictor(StateDict weights, SamConfig config, Device device)
     {
+        this.weights = weights;
         Device = device;
         Config = config;
         ImageSize = config.ImageSize;
@@ -71,8 +74,17 @@ public sealed class SamPredictor : IDisposable
     }
 
     /// <summary>Encodes an image and keeps its embedding (set_image).</summary>
-    public void SetImage(RgbImage image) =>
-        throw new SamException("encoding an image needs the image encoder, which is not in this build yet: use a saved embedding");
+    public void SetImage(RgbImage image)
+    {
+        var e = Encoder.Embed(image);
+        SetEmbedding(e.Data, e.Shape, e.OriginalSize);
+    }
+
+    /// <summary>
+    /// The image encoder, uploaded on first use: a predictor fed saved embeddings never holds
+    /// the encoder's weights (most of the model) on the device.
+    /// </summary>
+    public SamImageEncoder Encoder => encoder ??= new SamImageEncoder(weights, ImageEncoderConfig.Of(Config), Device);
 
     /// <summary>The current image's embedding [1, C, h, w], as the encoder gave it.</summary>
     public Tensor GetImageEmbedding() => embedding ?? throw new InvalidOperationException("no image set: call SetImage or SetEmbedding first");
@@ -265,6 +277,7 @@ public sealed class SamPredictor : IDisposable
     public void Dispose()
     {
         ResetImage();
+        encoder?.Dispose();
         PromptEncoder.Dispose();
         MaskDecoder.Dispose();
     }

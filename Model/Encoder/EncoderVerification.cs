@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SamEngine.Engine;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// One compared stage: our float32 result against the float64 reference. Exact stages (the
+/// uint8 resize) must match bit for bit; the others must stay within twice the relative L2
+/// error that PyTorch's own float32 run shows on the same stage.
+/// </summary>
+public sealed record StageCheck(string Image, string Stage, double MaxAbs, double RelL2, double? TorchRelL2, bool Exact = false)
+{
+    public const double Bound = 2.0;
+
+    public double? Ratio => TorchRelL2 is > 0 ? RelL2 / TorchRelL2 : null;
+
+    public bool Pass => Exact ? MaxAbs == 0 : Ratio is { } r && r <= Bound;
+
+    public static StageCheck Compare(string image, string stage, ReadOnlySpan<float> ours, ReadOnlySpan<float> reference, double? torchRelL2)
+    {
+        if (ours.Length != reference.Length)
+            throw new SamException($"{image}/{stage}: {ours.Length} values against a reference of {reference.Length}");
+        double maxAbs = 0, diff2 = 0, ref2 = 0;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            double d = (double)ours[i] - reference[i];
+            maxAbs = double.IsNaN(d) ? double.NaN : Math.Max(maxAbs, Math.Abs(d));
+            diff2 += d * d;
+            ref2 += (double)reference[i] * reference[i];
+        }
+        return new StageCheck(image, stage, maxAbs, Math.Sqrt(diff2 / Math.Max(ref2, double.Epsilon)), torchRelL2);
+    }
+}
+
+/// <summary>
+/// `sam verify`'s work: runs each fixture image through our preprocessing and encoder and
+/// compares every stage the fixture has a float64 reference for. Starts from the decoded
+/// image_rgb.npy, so differences between JPEG decoders are kept out of the comparison.
+/// </summary>
+public static class EncoderVerification
+{
+    /// <summary>Fixture layout: meta.json lists the images; DIR/&lt;image&gt;/ holds the reference arrays; errors.json PyTorch's float32 errors.</summary>
+    /// <param name="images">Only these images (default: all of meta.json's).</param>
+    /// <param name="encoded">Told each image's encoder time.</param>
+    public static IEnumerable<StageCheck> Run(SamImageEncoder encoder, string fixtures, IReadOnlyCollection<string>? images = null,
+        Action<string, TimeSpan>? encoded = null)
+    {
+        var meta = ReadJson(Path.Combine(fixtures, "meta.json"));
+        var errors = ReadJson(Path.Combine(fixtures, "errors.json"));
+        foreach (var image in meta.AsObject().Select(kv => kv.Key).Where(i => images == null || images.Contains(i)))
+            foreach (var check in RunImage(encoder, Path.Combine(fixtures, image), image, errors[image], encoded))
+                yield return check;
+    }
+
+    static IEnumerable<StageCheck> RunImage(SamImageEncoder encoder, string dir, string image, JsonNode? errors, Action<string, TimeSpan>? encoded)
+    {
+        double? Torch(string stage) => (double?)errors?[stage]?["rel_l2"];
+        var cfg = encoder.Config;
+
+        var rgb = RgbImage.FromNpy(Npy.Read(Path.Combine(dir, "image_rgb.npy")));
+        var resized = new ResizeLongestSide(cfg.ImgSize).ApplyImage(rgb);
+        yield return CompareResize(image, resized, Npy.Read(Path.Combine(dir, "resized.npy")));
+
+        var input = Preprocess.Normalize(resized, cfg.ImgSize);
+        var preprocessed = Path.Combine(dir, "preprocessed.npy");
+        if (File.Exists(preprocessed))
+            yield return StageCheck.Compare(image, "preprocessed", input, Reference(preprocessed, [1, 3, cfg.ImgSize, cfg.ImgSize]), Torch("preprocessed"));
+
+        // Activations are kept and compared after the encoder, so its time is the encoder's.
+        var activations = new List<(string Name, float[] Values)>();
+        bool hasActivations = Directory.Exists(Path.Combine(dir, "activations"));
+        var embedding = encoder.Encode(input, hasActivations ? (name, values) => activations.Add((name, values)) : null);
+        encoded?.Invoke(image, encoder.LastEncodeTime);
+
+        int g = cfg.GridSize;
+        foreach (var (name, values) in activations)
+        {
+            var path = Path.Combine(dir, "activations", name + ".npy");
+            if (File.Exists(path))
+                yield return StageCheck.Compare(image, name, values, Reference(path, [1, g, g, cfg.EmbedDim]), Torch("activations/" + name));
+        }
+        yield return StageCheck.Compare(image, "image_embedding", embedding,
+            Reference(Path.Combine(dir, "image_embedding.npy"), [1, cfg.OutChans, g, g]), Torch("image_embedding"));
+    }
+
+    static StageCheck CompareResize(string image, RgbImage resized, NpyArray reference)
+    {
+        int[] ours = [resized.Height, resized.Width, 3];
+        if (reference.DType != NpyDType.UInt8 || !reference.Shape.SequenceEqual(ours))
+            return new StageCheck(image, "resize", double.PositiveInfinity, double.PositiveInfinity, null, Exact: true);
+        var want = (byte[])reference.Data;
+        var check = StageCheck.Compare(image, "resize", Array.ConvertAll(resized.Pixels, b => (float)b), Array.ConvertAll(want, b => (float)b), null);
+        return check with { Exact = true };
+    }
+
+    static float[] Reference(string path, int[] shape)
+    {
+        var array = Npy.Read(path);
+        if (!array.Shape.SequenceEqual(shape))
+            throw new SamException($"{path}: reference has shape {array.ShapeText}, the model gives {Tensor.ShapeText(shape)}");
+        return array.ToFloat();
+    }
+
+    static JsonNode ReadJson(string path)
+    {
+        try { return JsonNode.Parse(File.ReadAllText(path)) ?? throw new SamException($"{path}: empty JSON"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SamException($"{path}: cannot read ({e.Message})", e); }
+        catch (JsonException e) { throw new SamException($"{path}: not valid JSON ({e.Message})", e); }
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SamEngine.Engine;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// An image's encoder output with what the decoder needs besides it: the original image size
+/// (masks are returned at it) and the input size after ResizeLongestSide (the valid region of
+/// the padded 1024² input). Saved as EMB.npy (float32, 1×256×64×64) plus EMB.json beside it:
+/// <code>
+/// { "format": "samengine.image_embedding", "version": 1, "embedding": "EMB.npy",
+///   "shape": [1, 256, 64, 64], "original_size": [h, w], "input_size": [h, w],
+///   "config_digest": "sha256:…", "config": { …the encoder's hyper-parameters… },
+///   "model": "sam_vit_b.pth", "image": "photo.jpg", "device": "cpu" }
+/// </code>
+/// config_digest lets a decoder refuse an embedding made by an encoder of another size.
+/// </summary>
+public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int Width) OriginalSize, (int Height, int Width) InputSize,
+    ImageEncoderConfig Config)
+{
+    public const string Format = "samengine.image_embedding";
+    public const int Version = 1;
+
+    /// <summary>Provenance written to the JSON for humans; not read back.</summary>
+    public string? Model { get; init; }
+    public string? Image { get; init; }
+    public string? Device { get; init; }
+
+    /// <summary>The companion JSON of an embedding .npy: the same path with .json.</summary>
+    public static string MetadataPath(string npyPath) => Path.ChangeExtension(npyPath, ".json");
+
+    /// <summary>Writes EMB.npy and EMB.json, both or neither.</summary>
+    public void Save(string npyPath)
+    {
+        if (!npyPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            throw new SamException($"{npyPath}: the embedding file name must end in .npy (its metadata goes beside it as .json)");
+        var jsonPath = MetadataPath(npyPath);
+        bool hadNpy = File.Exists(npyPath);
+        Npy.Write(npyPath, new NpyArray(Data, Shape));
+        try
+        {
+            AtomicFile.Write(jsonPath, s => JsonSerializer.Serialize(s, ToJson(Path.GetFileName(npyPath)), new JsonSerializerOptions { WriteIndented = true }));
+        }
+        catch
+        {
+            // The .npy alone would pair with a stale or missing .json: take it back.
+            if (!hadNpy) File.Delete(npyPath);
+            throw;
+        }
+    }
+
+    JsonObject ToJson(string npyName) => new()
+    {
+        ["format"] = Format,
+        ["version"] = Version,
+        ["embedding"] = npyName,
+        ["shape"] = new JsonArray(Shape.Select(d => (JsonNode)d).ToArray()),
+        ["original_size"] = new JsonArray(OriginalSize.Height, OriginalSize.Width),
+        ["input_size"] = new JsonArray(InputSize.Height, InputSize.Width),
+        ["config_digest"] = Config.Digest,
+        ["config"] = Config.ToJson(),
+        ["model"] = Model,
+        ["image"] = Image,
+        ["device"] = Device,
+    };
+
+    /// <summary>Reads EMB.npy and its EMB.json, checking that they belong together.</summary>
+    public static ImageEmbedding Load(string npyPath)
+    {
+        var jsonPath = MetadataPath(npyPath);
+        if (!File.Exists(jsonPath)) throw new SamException($"{npyPath}: no metadata file {jsonPath} beside the embedding (written by `sam embed`)");
+        JsonNode root;
+        try { root = JsonNode.Parse(File.ReadAllText(jsonPath)) ?? throw new JsonException("empty document"); }
+        catch (JsonException e) { throw new SamException($"{jsonPath}: not valid JSON ({e.Message})", e); }
+        try
+        {
+            if ((string?)root["format"] != Format) throw new SamException($"{jsonPath}: not a SamEngine embedding metadata file (format is not {Format})");
+            if ((int?)root["version"] != Version) throw new SamException($"{jsonPath}: unsupported version {root["version"]} (this build reads {Version})");
+            var config = ImageEncoderConfig.FromJson(root["config"] ?? throw new SamException($"{jsonPath}: no config"));
+            if ((string?)root["config_digest"] != config.Digest) throw new SamException($"{jsonPath}: config does not match its digest");
+            var array = Npy.Read(npyPath);
+            int[] expected = [1, config.OutChans, config.GridSize, config.GridSize];
+            if (array.DType != NpyDType.Float32 || !array.Shape.SequenceEqual(expected))
+                throw new SamException($"{npyPath}: expected a float32 {Tensor.ShapeText(expected)} embedding, got {array.DType.Descr()} {array.ShapeText}");
+            return new ImageEmbedding((float[])array.Data, array.Shape, Size(root, "original_size", jsonPath), Size(root, "input_size", jsonPath), config)
+            {
+                Model = (string?)root["model"],
+                Image = (string?)root["image"],
+                Device = (string?)root["device"],
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new SamException($"{jsonPath}: malformed metadata ({e.Message})", e);
+        }
+    }
+
+    static (int, int) Size(JsonNode root, string key, string path)
+    {
+        if (root[key] is not JsonArray { Count: 2 } a || (int?)a[0] is not > 0 || (int?)a[1] is not > 0)
+            throw new SamException($"{path}: {key} must be [height, width] with positive integers");
+        return ((int)a[0]!, (int)a[1]!);
+    }
+}

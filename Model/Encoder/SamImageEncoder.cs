@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using SamEngine.Engine;
+using SamEngine.Weights;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// The image side of SAM as a library call: a checkpoint's encoder on one device, turning an
+/// RGB image into the embedding the prompt decoder consumes (Sam.preprocess + image_encoder).
+/// </summary>
+public sealed class SamImageEncoder : IDisposable
+{
+    readonly EncoderWeights weights;
+    readonly ImageEncoderViT encoder;
+
+    public SamImageEncoder(StateDict stateDict, ImageEncoderConfig config, Device device)
+    {
+        weights = EncoderWeights.Load(stateDict, config, device);
+        encoder = new ImageEncoderViT(weights);
+    }
+
+    /// <summary>Loads a .pth or .safetensors checkpoint; the encoder's size is read from its weights.</summary>
+    public static SamImageEncoder Load(string modelPath, Device device)
+    {
+        // The device holds its own copy of the weights once uploaded; the file is not needed after.
+        using var stateDict = StateDict.Load(modelPath);
+        var config = ImageEncoderConfig.Of(SamConfig.Infer(stateDict));
+        return new SamImageEncoder(stateDict, config, device) { ModelName = Path.GetFileName(modelPath) };
+    }
+
+    public ImageEncoderConfig Config => weights.Config;
+    public Device Device => weights.Device;
+    public string? ModelName { get; init; }
+
+    /// <summary>Wall time of the last <see cref="Encode"/> (device work included).</summary>
+    public TimeSpan LastEncodeTime { get; private set; }
+
+    /// <summary>ResizeLongestSide, normalisation and padding, then the encoder.</summary>
+    public ImageEmbedding Embed(RgbImage image)
+    {
+        var (input, inputSize) = Preprocess.Apply(image, Config.ImgSize);
+        return new ImageEmbedding(Encode(input), [1, Config.OutChans, Config.GridSize, Config.GridSize],
+            (image.Height, image.Width), inputSize, Config) { Model = ModelName, Device = Device.Kind.Name() };
+    }
+
+    /// <summary>
+    /// The encoder on a preprocessed 1×3×img×img input; <paramref name="observe"/> sees the
+    /// channels-last activations after "patch_embed" and each "blockNN", as host arrays.
+    /// </summary>
+    public float[] Encode(float[] input, Action<string, float[]>? observe = null)
+    {
+        var clock = Stopwatch.StartNew();
+        using var x = Tensor.FromArray(Device, input, 1, ImageEncoderConfig.InChans, Config.ImgSize, Config.ImgSize);
+        using var embedding = encoder.Forward(x, observe == null ? null : (name, t) => observe(name, t.Download()));
+        var result = embedding.Download();
+        LastEncodeTime = clock.Elapsed;
+        return result;
+    }
+
+    public void Dispose() => weights.Dispose();
+}
