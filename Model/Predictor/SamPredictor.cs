@@ -74,10 +74,17 @@ public sealed class SamPredictor : IDisposable
     }
 
     /// <summary>Encodes an image and keeps its embedding (set_image).</summary>
-    public void SetImage(RgbImage image)
+    public void SetImage(RgbImage image) => SetEmbedding(Encoder.Embed(image));
+
+    /// <summary>Uses an embedding saved by `sam embed` (or made by <see cref="Encoder"/>), refusing one of another encoder.</summary>
+    public void SetEmbedding(ImageEmbedding saved)
     {
-        var e = Encoder.Embed(image);
-        SetEmbedding(e.Data, e.Shape, e.OriginalSize);
+        var ours = ImageEncoderConfig.Of(Config);
+        if (saved.Config.Digest != ours.Digest)
+            throw new SamException($"the embedding was made by another encoder ({saved.Config.Digest[..15]}…, this model's is {ours.Digest[..15]}…)");
+        SetEmbedding(saved.Data, saved.Shape, saved.OriginalSize);
+        if (InputSize != saved.InputSize)
+            throw new SamException($"the embedding's input size {saved.InputSize.Height}×{saved.InputSize.Width} is not ResizeLongestSide's {InputSize.H}×{InputSize.W} for {OriginalSize.H}×{OriginalSize.W}");
     }
 
     /// <summary>
