@@ -139,7 +139,7 @@ public sealed class AutomaticMaskGenerator
                     float stability = StabilityScore.Compute(logits, ch, cw, maskThreshold, Options.StabilityScoreOffset);
                     if (Options.StabilityScoreThresh > 0 && !(stability >= stabilityThresh)) continue;
                     kept++;
-                    for (int p = 0; p < binary.Length; p++) binary[p] = logits[p] > maskThreshold;
+                    LogitMask.Threshold(logits, maskThreshold, binary);
                     var box = MaskBoxes.FromMask(binary, ch, cw);
                     if (MaskBoxes.IsNearCropEdge(box, crop, imageBox)) continue;
                     candidates.Add(new Candidate(Rle.EncodeUncropped(binary, crop, image.Height, image.Width), box, iou[i], points[start + i / c], stability));
