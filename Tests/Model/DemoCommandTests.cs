@@ -17,13 +17,8 @@ public sealed class DemoCommandTests : IDisposable
     public void DrawsTheSceneEncodesAndWritesOverlays()
     {
         var model = Fixtures.Require("sam-mini/sam_mini.pth");
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        int code;
-        try { code = SamEngine.Tools.Program.Main(["demo", "--model", model, "--out-dir", work, "--device", "cpu"]); }
-        finally { Console.SetOut(previous); }
-        Assert.True(code == 0, output.ToString());
+        var (code, output, error) = SamCli.Run("demo", "--model", model, "--out-dir", work, "--device", "cpu");
+        Assert.True(code == 0, error);
 
         var image = Load("image.png");
         var point = Load("point.png");
@@ -33,8 +28,8 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Equal(image.Data.Length, point.Data.Length);
         Assert.True(image.Data.Zip(point.Data).Count(p => p.First != p.Second) > 100);
         Assert.True(image.Data.Zip(box.Data).Count(p => p.First != p.Second) > 100);
-        Assert.Contains("encode image", output.ToString());
-        Assert.Contains("attention", output.ToString()); // the per-kernel profile is printed
+        Assert.Contains("encode image", output);
+        Assert.Contains("attention", output); // the per-kernel profile is printed
     }
 
     ImageResult Load(string name)
