@@ -7,20 +7,26 @@ namespace SamEngine.Model;
 /// models for demos and benchmarks: a real checkpoint's size is always read from its weights.
 /// The prompt encoder and mask decoder are the same for every size.
 /// </summary>
-public sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int NumHeads, int[] GlobalAttnIndexes)
+public sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int NumHeads, int[] GlobalAttnIndexes, int ImageSize = 1024)
 {
-    public const int ImageSize = 1024, PatchSize = 16, WindowSize = 14, OutChans = 256, MlpRatio = 4;
+    public const int PatchSize = 16, WindowSize = 14, OutChans = 256, MlpRatio = 4;
 
     public static SamArchitecture VitB { get; } = new("vit_b", 768, 12, 12, [2, 5, 8, 11]);
     public static SamArchitecture VitL { get; } = new("vit_l", 1024, 24, 16, [5, 11, 17, 23]);
     public static SamArchitecture VitH { get; } = new("vit_h", 1280, 32, 16, [7, 15, 23, 31]);
+    /// <summary>
+    /// Not official: the reference fixtures' encoder (sam-mini: width 256, depth 4, 4 heads) on a
+    /// 256² image, so that a whole bench, decoder batches included, runs in seconds.
+    /// </summary>
+    public static SamArchitecture Mini { get; } = new("mini", 256, 4, 4, [1, 3], ImageSize: 256);
 
     public static SamArchitecture Parse(string name) => name.ToLowerInvariant().Replace('-', '_') switch
     {
         "vit_b" => VitB,
         "vit_l" => VitL,
         "vit_h" => VitH,
-        _ => throw new SamException($"unknown architecture '{name}': choose vit_b, vit_l or vit_h"),
+        "mini" => Mini,
+        _ => throw new SamException($"unknown architecture '{name}': choose vit_b, vit_l, vit_h or mini"),
     };
 
     /// <summary>Every tensor of the official state dict for this size, with its shape, in checkpoint order.</summary>

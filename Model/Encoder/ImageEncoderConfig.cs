@@ -41,7 +41,7 @@ public sealed record ImageEncoderConfig(
 
     /// <summary>The encoder of an official size (for random-weight demos and benchmarks).</summary>
     public static ImageEncoderConfig Of(SamArchitecture arch) => new(
-        SamArchitecture.ImageSize, SamArchitecture.PatchSize, arch.EmbedDim, arch.Depth, arch.NumHeads,
+        arch.ImageSize, SamArchitecture.PatchSize, arch.EmbedDim, arch.Depth, arch.NumHeads,
         SamArchitecture.MlpRatio * arch.EmbedDim, SamArchitecture.WindowSize, arch.GlobalAttnIndexes, SamArchitecture.OutChans);
 
     /// <summary>The hyper-parameters under the reference's argument names.</summary>

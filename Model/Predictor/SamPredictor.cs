@@ -74,10 +74,17 @@ public sealed class SamPredictor : IDisposable
     }
 
     /// <summary>Encodes an image and keeps its embedding (set_image).</summary>
-    public void SetImage(RgbImage image)
+    public void SetImage(RgbImage image) => SetEmbedding(Encoder.Embed(image));
+
+    /// <summary>Uses an embedding saved by `sam embed` (or made by <see cref="Encoder"/>), refusing one of another encoder.</summary>
+    public void SetEmbedding(ImageEmbedding saved)
     {
-        var e = Encoder.Embed(image);
-        SetEmbedding(e.Data, e.Shape, e.OriginalSize);
+        var ours = ImageEncoderConfig.Of(Config);
+        if (saved.Config.Digest != ours.Digest)
+            throw new SamException($"the embedding was made by another encoder ({saved.Config.Digest[..15]}…, this model's is {ours.Digest[..15]}…)");
+        SetEmbedding(saved.Data, saved.Shape, saved.OriginalSize);
+        if (InputSize != saved.InputSize)
+            throw new SamException($"the embedding's input size {saved.InputSize.Height}×{saved.InputSize.Width} is not ResizeLongestSide's {InputSize.H}×{InputSize.W} for {OriginalSize.H}×{OriginalSize.W}");
     }
 
     /// <summary>
@@ -213,19 +220,8 @@ public sealed class SamPredictor : IDisposable
     /// </summary>
     public SamPrediction PredictPrompts(PromptBatch prompts, bool multimaskOutput = true, bool returnLogits = false)
     {
-        RequireImage();
         var clock = Stopwatch.StartNew();
-        Tensor lowRes;
-        float[] iou;
-        using (Profiler.Stage("prompt_decoder"))
-        {
-            var sparse = PromptEncoder.EmbedSparse(prompts);
-            var (mh, mw) = PromptEncoder.MaskInputSize;
-            using var maskTensor = prompts.Masks != null ? Tensor.FromArray(Device, prompts.Masks, prompts.Count, 1, mh, mw) : null;
-            using var dense = maskTensor != null ? PromptEncoder.EmbedMasks(maskTensor) : null;
-            (lowRes, iou) = MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, prompts.Count,
-                dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
-        }
+        var (lowRes, iou) = Decode(prompts, multimaskOutput);
         var decoderTime = clock.Elapsed;
 
         using (lowRes)
@@ -242,13 +238,9 @@ public sealed class SamPredictor : IDisposable
             for (int i = 0; i < b * c; i++)
             {
                 post.Forward(lowRes.Reshape(b * c, lh * lw).Slice(i, 1), lh, lw, upscaled);
-                var values = upscaled.Download();
-                if (logits != null) values.CopyTo(logits, i * plane);
-                else
-                {
-                    var target = masks.AsSpan((int)(i * plane), (int)plane);
-                    for (int p = 0; p < values.Length; p++) target[p] = values[p] > MaskThreshold;
-                }
+                ReadOnlySpan<float> values = Device.IsIlgpu ? upscaled.Download() : upscaled.Span;
+                if (logits != null) values.CopyTo(logits.AsSpan((int)(i * plane), (int)plane));
+                else Threshold(values, MaskThreshold, masks.AsSpan((int)(i * plane), (int)plane));
             }
             return new SamPrediction
             {
@@ -266,6 +258,27 @@ public sealed class SamPredictor : IDisposable
                 PostprocessTime = clock.Elapsed - decoderTime,
             };
         }
+    }
+
+    /// <summary>
+    /// The prompt encoder and mask decoder alone (no upscaling to the image): low-resolution
+    /// logits [B, C, 4h, 4w] owned by the caller, and the IoU predictions B×C.
+    /// </summary>
+    public (Tensor LowResLogits, float[] IouPredictions) Decode(PromptBatch prompts, bool multimaskOutput = true)
+    {
+        RequireImage();
+        using var _ = Profiler.Stage("prompt_decoder");
+        var sparse = PromptEncoder.EmbedSparse(prompts);
+        var (mh, mw) = PromptEncoder.MaskInputSize;
+        using var maskTensor = prompts.Masks != null ? Tensor.FromArray(Device, prompts.Masks, prompts.Count, 1, mh, mw) : null;
+        using var dense = maskTensor != null ? PromptEncoder.EmbedMasks(maskTensor) : null;
+        return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, prompts.Count,
+            dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
+    }
+
+    static void Threshold(ReadOnlySpan<float> logits, float threshold, Span<bool> masks)
+    {
+        for (int p = 0; p < logits.Length; p++) masks[p] = logits[p] > threshold;
     }
 
     void RequireImage()

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using SamEngine.Tools;
+
+namespace SamEngine.Tests.Tools;
+
+/// <summary>
+/// `sam bench` and `sam profile` end to end on the small "mini" architecture (random weights,
+/// 256² image): every stage runs, the JSON carries the numbers, the trace parses. No timing
+/// thresholds: speed is measured by the bench, not asserted by tests.
+/// </summary>
+public sealed class BenchCommandTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("sam-bench-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static (int Code, string Stdout, string Stderr) Sam(params string[] args) => SamCli.Run(args);
+
+    [Fact]
+    public void JsonHasEveryStageWithPositiveTimes()
+    {
+        var (code, stdout, stderr) = Sam("bench", "--arch", "mini", "--repeat", "1", "--json", "--device", "cpu");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        foreach (var key in new[] { "encoder_ms", "decoder_ms", "decoder_batch64_ms", "peak_gflops", "encoder_gflop", "weights_bytes", "encoder_pool_peak_bytes" })
+            Assert.True(root.GetProperty(key).GetDouble() > 0, $"{key} = {root.GetProperty(key)}");
+        Assert.Equal("mini", root.GetProperty("arch").GetString());
+        Assert.Equal("cpu", root.GetProperty("device").GetString());
+        Assert.Equal(Environment.ProcessorCount, root.GetProperty("threads").GetInt32());
+        // One warm-up, then the timed runs: one for the encoder, at least 10 and 3 for the decoders.
+        Assert.Equal(1, root.GetProperty("encoder_runs_ms").GetArrayLength());
+        Assert.Equal(10, root.GetProperty("decoder_runs_ms").GetArrayLength());
+        Assert.Equal(3, root.GetProperty("decoder_batch64_runs_ms").GetArrayLength());
+        // AMG is either timed or explicitly unavailable.
+        var amg = root.GetProperty("amg_ms");
+        if (amg.ValueKind == JsonValueKind.Null) Assert.Contains("not available", root.GetProperty("amg_note").GetString());
+        else Assert.True(amg.GetDouble() > 0);
+
+        // The encoder of width 256, depth 4 on a 16×16 grid: 4 blocks × (qkv, proj, lin1, lin2) GEMMs
+        // plus the neck's two convolutions and the patch embedding as GEMMs, one fused attention per block.
+        var kernels = root.GetProperty("encoder_kernels").EnumerateArray().ToDictionary(k => k.GetProperty("kernel").GetString()!, k => k.GetProperty("calls").GetInt32());
+        Assert.Equal(4, kernels["attention"]);
+        Assert.Equal(4 * 4 + 3, kernels["gemm"]);
+    }
+
+    [Fact]
+    public void ProfileWritesAChromeTraceOfEveryLaunch()
+    {
+        var trace = Path.Combine(dir, "trace.json");
+        var (code, stdout, stderr) = Sam("profile", "--arch", "mini", "--json", "--device", "cpu", "--trace", trace);
+        Assert.True(code == 0, stderr);
+        using var report = JsonDocument.Parse(stdout);
+        Assert.Equal(1, report.RootElement.GetProperty("encoder_runs_ms").GetArrayLength());
+
+        using var json = JsonDocument.Parse(File.ReadAllText(trace));
+        var events = json.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+        Assert.NotEmpty(events);
+        Assert.All(events, e =>
+        {
+            Assert.Equal("X", e.GetProperty("ph").GetString());
+            Assert.True(e.GetProperty("dur").GetDouble() >= 0);
+            Assert.True(e.GetProperty("ts").GetDouble() >= 0);
+        });
+        // Stages follow each other on one clock: the encoder's launches, then the decoders'.
+        var encoder = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("encoder")).ToList();
+        var decoder = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("prompt_decoder")).ToList();
+        Assert.Contains(encoder, e => e.GetProperty("name").GetString() == "attention");
+        Assert.Contains(decoder, e => e.GetProperty("name").GetString() == "gemm");
+        Assert.True(encoder.Max(e => e.GetProperty("ts").GetDouble()) < decoder.Min(e => e.GetProperty("ts").GetDouble()));
+        Assert.Equal([trace], Directory.GetFiles(dir));   // no temporary file left
+    }
+
+    [Theory]
+    [InlineData("unknown architecture 'vit_x'", "bench", "--arch", "vit_x")]
+    [InlineData("exactly one of --arch and --model", "bench")]
+    [InlineData("--repeat 0", "bench", "--arch", "mini", "--repeat", "0")]
+    [InlineData("does not exist", "profile", "--arch", "mini", "--trace", "/nonexistent-folder/t.json")]
+    public void BadRequestsFailWithOneLine(string message, params string[] args)
+    {
+        var (code, _, stderr) = Sam(args);
+        Assert.Equal(1, code);
+        Assert.Contains(message, stderr);
+        Assert.Single(stderr.Trim().Split('\n'), l => l.StartsWith("sam: error:"));
+    }
+}

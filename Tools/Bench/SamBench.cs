@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using SamEngine.Engine;
+using SamEngine.Model;
+using SamEngine.Weights;
+
+namespace SamEngine.Tools.Bench;
+
+/// <summary>What to benchmark: an official architecture with random weights, or a checkpoint.</summary>
+public sealed record BenchOptions(string? Arch, string? Model, string? Device, int Repeat);
+
+/// <summary>Everything one `sam bench` run measured.</summary>
+public sealed record BenchReport
+{
+    public required string Arch { get; init; }
+    public required Device Device { get; init; }
+    public required int Threads { get; init; }
+    public required long WeightsBytes { get; init; }
+    public required IReadOnlyList<StageResult> Stages { get; init; }
+    /// <summary>Measured FMA peak of the host CPU (null when the device is a GPU).</summary>
+    public double? PeakGflops { get; init; }
+    public double? NominalPeakGflops { get; init; }
+    /// <summary>One core's share of the peak: the bound on GFLOP per CPU-second.</summary>
+    public double? CorePeakGflops => PeakGflops / Threads;
+    /// <summary>The buffer pool's peak during the encoder runs beyond what was live before (the weights).</summary>
+    public long EncoderPoolPeakBytes { get; init; }
+    /// <summary>Peak resident memory during the encoder runs beyond the resident size with the weights loaded.</summary>
+    public long? EncoderRssPeakBytes { get; init; }
+    public long? ProcessPeakRssBytes { get; init; }
+    public double? LoadBefore { get; init; }
+    public double? LoadAfter { get; init; }
+    /// <summary>Every launch of every timed run, on one clock (for the Chrome trace).</summary>
+    public required IReadOnlyList<LaunchRecord> Trace { get; init; }
+
+    public StageResult Stage(string name) => Stages.First(s => s.Name == name);
+}
+
+/// <summary>
+/// `sam bench`: times SAM's stages as a user runs them. The encoder on one 1024² image; the
+/// prompt encoder + mask decoder (low-resolution masks, as the reference's predict_torch
+/// returns them before upscaling) for one point with multimask output and for a batch of 64
+/// single-point prompts; the automatic mask generator with 32×32 points. Each stage runs once
+/// to warm up (JIT, buffer pool, kernel compilation), then <see cref="BenchOptions.Repeat"/>
+/// timed runs under the profiler.
+/// </summary>
+public static class SamBench
+{
+    public const int BatchPrompts = 64, AmgPointsPerSide = 32;
+
+    public static BenchReport Run(BenchOptions o, Action<string> progress)
+    {
+        if (o.Repeat < 1) throw new SamException($"--repeat {o.Repeat}: need at least one timed run");
+        if ((o.Arch == null) == (o.Model == null)) throw new SamException("bench: give exactly one of --arch and --model");
+        var arch = o.Arch != null ? SamArchitecture.Parse(o.Arch) : null;
+        var device = Devices.Open(o.Device);
+        double? loadBefore = ProcessMemory.LoadAverage();
+
+        bool cpuHost = device.Kind is DeviceKind.Cpu or DeviceKind.IlgpuCpu;
+        double? peak = null;
+        if (cpuHost)
+        {
+            progress("measuring the FMA peak");
+            peak = FmaPeak.MeasureGflops();
+        }
+
+        progress(arch != null ? $"building {arch.Name} with random weights on {device}" : $"loading {o.Model} on {device}");
+        var stateDict = arch != null ? RandomWeights.Create(arch) : StateDict.Load(o.Model!);
+        using var predictor = new SamPredictor(stateDict, device);
+        var encoder = predictor.Encoder;
+        device.Synchronize();
+        long weightsBytes = device.Pool.LiveBytes;
+
+        var clock = Stopwatch.StartNew();
+        var trace = new List<LaunchRecord>();
+        int size = predictor.ImageSize;
+        var input = RandomImage(size);
+
+        // The encoder, with its memory beyond the weights.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long? rssBase = ProcessMemory.Rss();
+        bool rssPeakReset = ProcessMemory.ResetPeak();
+        long poolBase = device.Pool.LiveBytes;
+        device.Pool.ResetPeak();
+        float[] embedding = [];
+        progress("encoder");
+        var encoderStage = Time("encoder", $"image encoder, {size}² image", o.Repeat, device, clock, trace, () => embedding = encoder.Encode(input));
+        long encoderPoolPeak = device.Pool.PeakLiveBytes - poolBase;
+        long? rssPeak = ProcessMemory.PeakRss();
+        long? encoderRss = rssPeakReset && rssPeak != null && rssBase != null ? rssPeak - rssBase : null;
+
+        var cfg = encoder.Config;
+        predictor.SetEmbedding(embedding, [1, cfg.OutChans, cfg.GridSize, cfg.GridSize], (size, size));
+
+        progress("prompt encoder + mask decoder");
+        var one = new PromptBatch(1, 1, [0.49 * size, 0.37 * size], [1], null, null);
+        var decoder = Time("decoder", "prompt encoder + decoder, 1 point, multimask", Math.Max(o.Repeat, 10), device, clock, trace,
+            () => Decode(predictor, one));
+        var batch = GridPrompts(BatchPrompts, size);
+        var decoderBatch = Time("decoder_batch64", $"prompt encoder + decoder, {BatchPrompts} points, multimask", Math.Max(o.Repeat, 3), device, clock, trace,
+            () => Decode(predictor, batch));
+
+        var amg = AmgStage(predictor, o.Repeat, device, clock, trace);
+
+        return new BenchReport
+        {
+            Arch = arch?.Name ?? Path.GetFileName(o.Model!),
+            Device = device,
+            Threads = Environment.ProcessorCount,
+            WeightsBytes = weightsBytes,
+            Stages = [encoderStage, decoder, decoderBatch, amg],
+            PeakGflops = peak,
+            NominalPeakGflops = cpuHost ? FmaPeak.NominalGflops() : null,
+            EncoderPoolPeakBytes = encoderPoolPeak,
+            EncoderRssPeakBytes = encoderRss,
+            ProcessPeakRssBytes = ProcessMemory.PeakRss(),
+            LoadBefore = loadBefore,
+            LoadAfter = ProcessMemory.LoadAverage(),
+            Trace = trace,
+        };
+    }
+
+    /// <summary>
+    /// The automatic mask generator's stage. Hook: SamAutomaticMaskGenerator is not part of this
+    /// build yet; when it lands, time generate() here on the bench image with
+    /// points_per_side = <see cref="AmgPointsPerSide"/> (encoder included, as a user runs it).
+    /// </summary>
+    static StageResult AmgStage(SamPredictor predictor, int repeat, Device device, Stopwatch clock, List<LaunchRecord> trace) =>
+        StageResult.NotRun("amg", $"automatic mask generator, {AmgPointsPerSide}×{AmgPointsPerSide} points",
+            "not available: this build has no automatic mask generator yet");
+
+    static void Decode(SamPredictor predictor, PromptBatch prompts)
+    {
+        var (lowRes, _) = predictor.Decode(prompts, multimaskOutput: true);
+        predictor.Device.Synchronize();
+        lowRes.Dispose();
+    }
+
+    /// <summary>One warm-up run, then the timed runs, profiled; launches go into the trace on the bench's clock.</summary>
+    static StageResult Time(string name, string label, int runs, Device device, Stopwatch clock, List<LaunchRecord> trace, Action once)
+    {
+        once();
+        device.Synchronize();
+        var process = Process.GetCurrentProcess();
+        var cpuStart = process.TotalProcessorTime;
+        double origin = clock.Elapsed.TotalMilliseconds;
+        var times = new List<double>();
+        Profiler.Start();
+        try
+        {
+            for (int i = 0; i < runs; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                once();
+                device.Synchronize();
+                times.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            Profiler.Stop();
+            process.Refresh();
+            var cpuMs = (process.TotalProcessorTime - cpuStart).TotalMilliseconds;
+            var launches = Profiler.Records;
+            trace.AddRange(launches.Select(l => l with { StartMs = l.StartMs + origin }));
+            return new StageResult(name, label, times, cpuMs, launches);
+        }
+        finally
+        {
+            Profiler.Reset();
+        }
+    }
+
+    /// <summary>A seeded preprocessed image (normalised pixels span about ±2).</summary>
+    static float[] RandomImage(int size)
+    {
+        var rng = new Random(1);
+        var x = new float[3 * size * size];
+        for (int i = 0; i < x.Length; i++) x[i] = 4 * rng.NextSingle() - 2;
+        return x;
+    }
+
+    /// <summary>n single-point foreground prompts on a regular grid over the image.</summary>
+    static PromptBatch GridPrompts(int n, int size)
+    {
+        int side = (int)Math.Ceiling(Math.Sqrt(n));
+        var points = new double[2 * n];
+        for (int i = 0; i < n; i++)
+        {
+            points[2 * i] = (i % side + 0.5) * size / side;
+            points[2 * i + 1] = (i / side + 0.5) * size / side;
+        }
+        return new PromptBatch(n, 1, points, Enumerable.Repeat(1, n).ToArray(), null, null);
+    }
+}
