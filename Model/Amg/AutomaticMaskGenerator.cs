@@ -108,8 +108,6 @@ public sealed class AutomaticMaskGenerator
         float iouThresh = (float)Options.PredIouThresh, stabilityThresh = (float)Options.StabilityScoreThresh;
         float maskThreshold = predictor.MaskThreshold;
 
-        // The image side of the decoder (token-major embedding, dense positional encoding) once per crop.
-        using var imageTokens = MaskDecoder.ToTokens(predictor.GetImageEmbedding());
         for (int start = 0; start < points.Length; start += Options.PointsPerBatch)
         {
             int b = Math.Min(Options.PointsPerBatch, points.Length - start);
@@ -117,9 +115,8 @@ public sealed class AutomaticMaskGenerator
             var raw = new double[2 * b];
             for (int i = 0; i < b; i++) (raw[2 * i], raw[2 * i + 1]) = points[start + i];
             var batch = new PromptBatch(b, 1, predictor.Transform.ApplyCoords(raw, (ch, cw)), Enumerable.Repeat(1, b).ToArray(), null, null);
-            var sparse = predictor.PromptEncoder.EmbedSparse(batch);
-            var (lowRes, iou) = predictor.MaskDecoder.Forward(imageTokens, predictor.EmbeddingSize, predictor.PromptEncoder.DensePe,
-                sparse, b, predictor.PromptEncoder.NoMaskEmbed, multimaskOutput: true);
+            // The predictor keeps the crop's token-major embedding and the dense positional encoding: the image side is prepared once per crop.
+            var (lowRes, iou) = predictor.Decode(batch, multimaskOutput: true);
             tally.Decoder.Stop();
             tally.Prompts += b;
 

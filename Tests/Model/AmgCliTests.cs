@@ -19,19 +19,7 @@ public sealed class AmgCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(work, recursive: true);
 
-    static (int Code, string Out, string Error) Sam(params string[] args)
-    {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try { return (SamEngine.Tools.Program.Main(args), output.ToString(), error.ToString()); }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
-    }
+    static (int Code, string Out, string Error) Sam(params string[] args) => SamCli.Run(args);
 
     /// <summary>A folder with two images cut from the shapes scene (150×200 and 120×160), a corrupt PNG and a text file.</summary>
     string Inputs()
