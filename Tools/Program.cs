@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using SamEngine.Tools.Commands;
 
 namespace SamEngine.Tools;
@@ -7,9 +8,13 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Spectre caches the writer it first saw; bind it to this call's Console.Out so that
+        // in-process callers (tests) that redirect the console get the output.
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         // Tables stay readable when output goes to a file or CI log instead of a terminal.
-        if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 200;
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         var root = new RootCommand("SamEngine: Segment Anything on hand-written kernels (CUDA, OpenCL, CPU).");
+        root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
@@ -17,6 +22,7 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SegmentCommand.Create());
+        root.Subcommands.Add(AmgCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
         return root.Parse(args).Invoke();

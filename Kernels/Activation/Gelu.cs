@@ -36,12 +36,16 @@ public static class Gelu
     {
         var acc = device.RequireAccelerator();
         var kernel = device.Kernels.Get("gelu", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(GeluKernel));
-        kernel(checked((int)x.Length), x.View, y.View);
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GridStride>(GeluKernel));
+        var s = GridStride.For(acc, x.Length);
+        kernel(s.Threads, x.View, y.View, s);
     }
 
     [SamKernel("gelu")]
-    static void GeluKernel(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = GeluMath.Gelu(x[i]);
+    static void GeluKernel(Index1D thread, ArrayView<float> x, ArrayView<float> y, GridStride s)
+    {
+        for (int i = thread; i < s.Count; i += s.Threads) y[i] = GeluMath.Gelu(x[i]);
+    }
 
     public static double[] Reference(double[] x) =>
         x.Select(v => 0.5 * v * MathNet.Numerics.SpecialFunctions.Erfc(-v / Math.Sqrt(2))).ToArray();

@@ -20,16 +20,20 @@ public static class Relu
     {
         var acc = device.RequireAccelerator();
         var kernel = device.Kernels.Get("relu", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ReluKernel));
-        kernel(checked((int)x.Length), x.View, y.View);
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GridStride>(ReluKernel));
+        var s = GridStride.For(acc, x.Length);
+        kernel(s.Threads, x.View, y.View, s);
     }
 
     // Not XMath.Max: the GPU's fmax drops NaN.
     [SamKernel("relu")]
-    static void ReluKernel(Index1D i, ArrayView<float> x, ArrayView<float> y)
+    static void ReluKernel(Index1D thread, ArrayView<float> x, ArrayView<float> y, GridStride s)
     {
-        float v = x[i];
-        y[i] = v < 0f ? 0f : v;
+        for (int i = thread; i < s.Count; i += s.Threads)
+        {
+            float v = x[i];
+            y[i] = v < 0f ? 0f : v;
+        }
     }
 
     public static double[] Reference(double[] x) => x.Select(v => Math.Max(v, 0)).ToArray();

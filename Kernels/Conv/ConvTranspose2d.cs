@@ -20,9 +20,9 @@ public static class ConvTranspose2d
             using var _ = Profiler.Launch(y.Device, "conv_transpose2d", s.Flops, 4.0 * (x.Length + weight.Length + y.Length));
             var acc = y.Device.RequireAccelerator();
             var kernel = y.Device.Kernels.Get("conv_transpose2d", () =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvTransposeShape>(TransposeKernel));
-            int threads = s.B * ((s.Cout + 3) / 4) * s.H * s.K * s.W * s.K;
-            kernel(threads, x.View, weight.View, (bias ?? weight).View, y.View, s);
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvTransposeShape, GridStride>(TransposeKernel));
+            var grid = GridStride.For(acc, (long)s.B * ((s.Cout + 3) / 4) * s.H * s.K * s.W * s.K);
+            kernel(grid.Threads, x.View, weight.View, (bias ?? weight).View, y.View, s, grid);
         }
         else Cpu(x, weight, bias, y, s);
     }
@@ -55,38 +55,42 @@ public static class ConvTranspose2d
         });
     }
 
-    /// <summary>One thread per output pixel and 4 output channels: each input value loaded feeds 4 FMAs.</summary>
+    /// <summary>Work items of one output pixel and 4 output channels: each input value loaded feeds 4 FMAs.</summary>
     [SamKernel("conv_transpose2d")]
-    static void TransposeKernel(Index1D index, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, ConvTransposeShape s)
+    static void TransposeKernel(Index1D thread, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y,
+        ConvTransposeShape s, GridStride g)
     {
         int wo = s.W * s.K, ho = s.H * s.K, coBlocks = (s.Cout + 3) / 4;
-        int ox = index % wo, t = index / wo;
-        int oy = t % ho;
-        t /= ho;
-        int co0 = t % coBlocks * 4, b = t / coBlocks;
-        int iy = oy / s.K, ky = oy % s.K, ix = ox / s.K, kx = ox % s.K;
-
-        int kk = s.K * s.K, last = s.Cout - 1, tap = ky * s.K + kx;
-        int c0 = co0 * kk + tap, c1 = Math.Min(co0 + 1, last) * kk + tap;
-        int c2 = Math.Min(co0 + 2, last) * kk + tap, c3 = Math.Min(co0 + 3, last) * kk + tap;
-        int wStride = s.Cout * kk, plane = s.H * s.W;
-        int xi = b * s.Cin * plane + iy * s.W + ix;
-        float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (int ci = 0; ci < s.Cin; ci++, xi += plane)
-        {
-            float v = x[xi];
-            int wi = ci * wStride;
-            a0 += v * w[wi + c0];
-            a1 += v * w[wi + c1];
-            a2 += v * w[wi + c2];
-            a3 += v * w[wi + c3];
-        }
-        int o = ((b * s.Cout + co0) * ho + oy) * wo + ox, next = ho * wo;
+        int kk = s.K * s.K, last = s.Cout - 1, wStride = s.Cout * kk, plane = s.H * s.W, next = ho * wo;
         bool hasBias = s.HasBias != 0;
-        y[o] = a0 + (hasBias ? bias[co0] : 0f);
-        if (co0 + 1 < s.Cout) y[o + next] = a1 + (hasBias ? bias[co0 + 1] : 0f);
-        if (co0 + 2 < s.Cout) y[o + 2 * next] = a2 + (hasBias ? bias[co0 + 2] : 0f);
-        if (co0 + 3 < s.Cout) y[o + 3 * next] = a3 + (hasBias ? bias[co0 + 3] : 0f);
+        for (int index = thread; index < g.Count; index += g.Threads)
+        {
+            int ox = index % wo, t = index / wo;
+            int oy = t % ho;
+            t /= ho;
+            int co0 = t % coBlocks * 4, b = t / coBlocks;
+            int iy = oy / s.K, ky = oy % s.K, ix = ox / s.K, kx = ox % s.K;
+
+            int tap = ky * s.K + kx;
+            int c0 = co0 * kk + tap, c1 = Math.Min(co0 + 1, last) * kk + tap;
+            int c2 = Math.Min(co0 + 2, last) * kk + tap, c3 = Math.Min(co0 + 3, last) * kk + tap;
+            int xi = b * s.Cin * plane + iy * s.W + ix;
+            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int ci = 0; ci < s.Cin; ci++, xi += plane)
+            {
+                float v = x[xi];
+                int wi = ci * wStride;
+                a0 += v * w[wi + c0];
+                a1 += v * w[wi + c1];
+                a2 += v * w[wi + c2];
+                a3 += v * w[wi + c3];
+            }
+            int o = ((b * s.Cout + co0) * ho + oy) * wo + ox;
+            y[o] = a0 + (hasBias ? bias[co0] : 0f);
+            if (co0 + 1 < s.Cout) y[o + next] = a1 + (hasBias ? bias[co0 + 1] : 0f);
+            if (co0 + 2 < s.Cout) y[o + 2 * next] = a2 + (hasBias ? bias[co0 + 2] : 0f);
+            if (co0 + 3 < s.Cout) y[o + 3 * next] = a3 + (hasBias ? bias[co0 + 3] : 0f);
+        }
     }
 
     public static double[] Reference(double[] x, double[] w, double[]? bias, int b, int cin, int h, int wd, int cout, int k)

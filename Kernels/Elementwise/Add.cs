@@ -32,13 +32,16 @@ public static class Add
     {
         var acc = device.RequireAccelerator();
         var kernel = device.Kernels.Get("add", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(AddKernel));
-        kernel(checked((int)a.Length), a.View, b.View, y.View, checked((int)b.Length));
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GridStride>(AddKernel));
+        var s = GridStride.For(acc, a.Length);
+        kernel(s.Threads, a.View, b.View, y.View, checked((int)b.Length), s);
     }
 
     [SamKernel("add")]
-    static void AddKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int bLength) =>
-        y[i] = a[i] + b[i % bLength];
+    static void AddKernel(Index1D thread, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int bLength, GridStride s)
+    {
+        for (int i = thread; i < s.Count; i += s.Threads) y[i] = a[i] + b[i % bLength];
+    }
 
     public static double[] Reference(double[] a, double[] b)
     {

@@ -139,7 +139,7 @@ public static class Permute
     {
         var acc = device.RequireAccelerator();
         var kernel = device.Kernels.Get("permute", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, Map>(PermuteKernel));
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, Map, GridStride>(PermuteKernel));
         var s = new int[MaxRank];
         var t = new int[MaxRank];
         Array.Fill(s, 1);
@@ -150,26 +150,31 @@ public static class Permute
             Size0 = s[0], Size1 = s[1], Size2 = s[2], Size3 = s[3], Size4 = s[4], Size5 = s[5],
             Stride0 = t[0], Stride1 = t[1], Stride2 = t[2], Stride3 = t[3], Stride4 = t[4], Stride5 = t[5],
         };
-        kernel(checked((int)x.Length), x.View, y.View, map);
+        var grid = GridStride.For(acc, x.Length);
+        kernel(grid.Threads, x.View, y.View, map, grid);
     }
 
-    // One thread per output element: peel the output index into its coordinates, innermost first.
+    // Threads stride over the output, so writes are coalesced; each output index is peeled into
+    // its coordinates, innermost first.
     [SamKernel("permute")]
-    static void PermuteKernel(Index1D index, ArrayView<float> x, ArrayView<float> y, Map m)
+    static void PermuteKernel(Index1D thread, ArrayView<float> x, ArrayView<float> y, Map m, GridStride g)
     {
-        int i = index;
-        int src = i % m.Size5 * m.Stride5;
-        i /= m.Size5;
-        src += i % m.Size4 * m.Stride4;
-        i /= m.Size4;
-        src += i % m.Size3 * m.Stride3;
-        i /= m.Size3;
-        src += i % m.Size2 * m.Stride2;
-        i /= m.Size2;
-        src += i % m.Size1 * m.Stride1;
-        i /= m.Size1;
-        src += i * m.Stride0;
-        y[index] = x[src];
+        for (int o = thread; o < g.Count; o += g.Threads)
+        {
+            int i = o;
+            int src = i % m.Size5 * m.Stride5;
+            i /= m.Size5;
+            src += i % m.Size4 * m.Stride4;
+            i /= m.Size4;
+            src += i % m.Size3 * m.Stride3;
+            i /= m.Size3;
+            src += i % m.Size2 * m.Stride2;
+            i /= m.Size2;
+            src += i % m.Size1 * m.Stride1;
+            i /= m.Size1;
+            src += i * m.Stride0;
+            y[o] = x[src];
+        }
     }
 
     public static double[] Reference(double[] x, int[] shape, int[] axes)

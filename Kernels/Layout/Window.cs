@@ -17,8 +17,9 @@ public static class Window
         {
             var acc = x.Device.RequireAccelerator();
             var kernel = x.Device.Kernels.Get("window_partition", () =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowGrid>(PartitionKernel));
-            kernel(checked((int)windows.Length), x.View, windows.View, g);
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowGrid, GridStride>(PartitionKernel));
+            var s = GridStride.For(acc, windows.Length);
+            kernel(s.Threads, x.View, windows.View, g, s);
         }
         else PartitionCpu(x.HostArray, windows.HostArray, g);
     }
@@ -32,8 +33,9 @@ public static class Window
         {
             var acc = x.Device.RequireAccelerator();
             var kernel = x.Device.Kernels.Get("window_unpartition", () =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowGrid>(UnpartitionKernel));
-            kernel(checked((int)x.Length), windows.View, x.View, g);
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowGrid, GridStride>(UnpartitionKernel));
+            var s = GridStride.For(acc, x.Length);
+            kernel(s.Threads, windows.View, x.View, g, s);
         }
         else UnpartitionCpu(windows.HostArray, x.HostArray, g);
     }
@@ -69,26 +71,33 @@ public static class Window
         });
     }
 
+    // Both kernels stride over their output, so writes are coalesced.
     [SamKernel("window_partition")]
-    static void PartitionKernel(Index1D i, ArrayView<float> x, ArrayView<float> windows, WindowGrid g)
+    static void PartitionKernel(Index1D thread, ArrayView<float> x, ArrayView<float> windows, WindowGrid g, GridStride s)
     {
-        int c = i % g.C, t = i / g.C;
-        int ix = t % g.Win; t /= g.Win;
-        int iy = t % g.Win; t /= g.Win;
-        int wx = t % g.NW; t /= g.NW;
-        int wy = t % g.NH, b = t / g.NH;
-        int y = wy * g.Win + iy, xx = wx * g.Win + ix;
-        windows[i] = y < g.H && xx < g.W ? x[((b * g.H + y) * g.W + xx) * g.C + c] : 0f;
+        for (int i = thread; i < s.Count; i += s.Threads)
+        {
+            int c = i % g.C, t = i / g.C;
+            int ix = t % g.Win; t /= g.Win;
+            int iy = t % g.Win; t /= g.Win;
+            int wx = t % g.NW; t /= g.NW;
+            int wy = t % g.NH, b = t / g.NH;
+            int y = wy * g.Win + iy, xx = wx * g.Win + ix;
+            windows[i] = y < g.H && xx < g.W ? x[((b * g.H + y) * g.W + xx) * g.C + c] : 0f;
+        }
     }
 
     [SamKernel("window_unpartition")]
-    static void UnpartitionKernel(Index1D i, ArrayView<float> windows, ArrayView<float> x, WindowGrid g)
+    static void UnpartitionKernel(Index1D thread, ArrayView<float> windows, ArrayView<float> x, WindowGrid g, GridStride s)
     {
-        int c = i % g.C, t = i / g.C;
-        int xx = t % g.W; t /= g.W;
-        int y = t % g.H, b = t / g.H;
-        int n = (b * g.NH + y / g.Win) * g.NW + xx / g.Win;
-        x[i] = windows[((n * g.Win + y % g.Win) * g.Win + xx % g.Win) * g.C + c];
+        for (int i = thread; i < s.Count; i += s.Threads)
+        {
+            int c = i % g.C, t = i / g.C;
+            int xx = t % g.W; t /= g.W;
+            int y = t % g.H, b = t / g.H;
+            int n = (b * g.NH + y / g.Win) * g.NW + xx / g.Win;
+            x[i] = windows[((n * g.Win + y % g.Win) * g.Win + xx % g.Win) * g.C + c];
+        }
     }
 
     public static double[] PartitionReference(double[] x, int b, int h, int w, int c, int win)

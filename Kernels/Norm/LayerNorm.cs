@@ -89,48 +89,52 @@ public static class LayerNorm
             y[start + i] = (x[start + i] - mean - correction) * rstd * gamma[i] + beta[i];
     }
 
-    // Portable: one thread per row, no barriers.
+    // Portable: whole rows per thread, no barriers.
     static void Portable(Device device, Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, int rows, int c)
     {
         var acc = device.RequireAccelerator();
         var kernel = device.Kernels.Get("layernorm_rows", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(RowKernel));
-        kernel(rows, x.View, gamma.View, beta.View, y.View, c, eps);
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, GridStride>(RowKernel));
+        var s = GridStride.For(acc, rows);
+        kernel(s.Threads, x.View, gamma.View, beta.View, y.View, c, eps, s);
     }
 
     // Sums run in blocks of SumBlock so float error grows with C/SumBlock + SumBlock, not C.
     const int SumBlock = 32;
 
     [SamKernel("layernorm_rows")]
-    static void RowKernel(Index1D row, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, int c, float eps)
+    static void RowKernel(Index1D thread, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, int c, float eps, GridStride s)
     {
-        long start = (long)row.X * c;
-        float sum = 0;
-        for (int b = 0; b < c; b += SumBlock)
+        for (int row = thread; row < s.Count; row += s.Threads)
         {
-            float block = 0;
-            for (int i = b; i < XMath.Min(b + SumBlock, c); i++) block += x[start + i];
-            sum += block;
-        }
-        float mean = sum / c;
-        float s1 = 0, s2 = 0;
-        for (int b = 0; b < c; b += SumBlock)
-        {
-            float block1 = 0, block2 = 0;
-            for (int i = b; i < XMath.Min(b + SumBlock, c); i++)
+            long start = (long)row * c;
+            float sum = 0;
+            for (int b = 0; b < c; b += SumBlock)
             {
-                float d = x[start + i] - mean;
-                block1 += d;
-                block2 += d * d;
+                float block = 0;
+                for (int i = b; i < XMath.Min(b + SumBlock, c); i++) block += x[start + i];
+                sum += block;
             }
-            s1 += block1;
-            s2 += block2;
+            float mean = sum / c;
+            float s1 = 0, s2 = 0;
+            for (int b = 0; b < c; b += SumBlock)
+            {
+                float block1 = 0, block2 = 0;
+                for (int i = b; i < XMath.Min(b + SumBlock, c); i++)
+                {
+                    float d = x[start + i] - mean;
+                    block1 += d;
+                    block2 += d * d;
+                }
+                s1 += block1;
+                s2 += block2;
+            }
+            float correction = s1 / c;
+            float variance = XMath.Max(s2 / c - correction * correction, 0f);
+            float rstd = 1f / XMath.Sqrt(variance + eps);
+            for (int i = 0; i < c; i++)
+                y[start + i] = (x[start + i] - mean - correction) * rstd * gamma[i] + beta[i];
         }
-        float correction = s1 / c;
-        float variance = XMath.Max(s2 / c - correction * correction, 0f);
-        float rstd = 1f / XMath.Sqrt(variance + eps);
-        for (int i = 0; i < c; i++)
-            y[start + i] = (x[start + i] - mean - correction) * rstd * gamma[i] + beta[i];
     }
 
     public static double[] Reference(double[] x, double[] gamma, double[] beta, double eps)

@@ -12,7 +12,7 @@ namespace SamEngine.Kernels;
 /// per-channel gamma/beta. y may alias x. Statistics as in <see cref="LayerNorm"/> (two-pass with
 /// the mean's own error corrected).
 ///
-/// Both ILGPU variants run one thread per pixel looping over the channels: neighbouring threads
+/// Both ILGPU variants give each thread whole pixels, looping over the channels: neighbouring threads
 /// read neighbouring pixels, so every channel step is one coalesced row read and no reduction
 /// across threads (hence no barrier) is needed.
 /// </summary>
@@ -113,44 +113,48 @@ public static class LayerNorm2d
     {
         var acc = device.RequireAccelerator();
         var kernel = device.Kernels.Get("layernorm2d", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(PixelKernel));
-        kernel(checked(batch * pixels), x.View, gamma.View, beta.View, y.View, c, pixels, eps);
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, GridStride>(PixelKernel));
+        var s = GridStride.For(acc, (long)batch * pixels);
+        kernel(s.Threads, x.View, gamma.View, beta.View, y.View, c, pixels, eps, s);
     }
 
     [SamKernel("layernorm2d")]
-    static void PixelKernel(Index1D index, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,
-        int c, int pixels, float eps)
+    static void PixelKernel(Index1D thread, ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y,
+        int c, int pixels, float eps, GridStride s)
     {
-        int b = index / pixels;
-        long start = (long)b * c * pixels + index % pixels;
-        float sum = 0;
-        for (int k = 0; k < c; k += SumBlock)
+        for (int index = thread; index < s.Count; index += s.Threads)
         {
-            float block = 0;
-            for (int ch = k; ch < XMath.Min(k + SumBlock, c); ch++) block += x[start + (long)ch * pixels];
-            sum += block;
-        }
-        float mean = sum / c;
-        float s1 = 0, s2 = 0;
-        for (int k = 0; k < c; k += SumBlock)
-        {
-            float block1 = 0, block2 = 0;
-            for (int ch = k; ch < XMath.Min(k + SumBlock, c); ch++)
+            int b = index / pixels;
+            long start = (long)b * c * pixels + index % pixels;
+            float sum = 0;
+            for (int k = 0; k < c; k += SumBlock)
             {
-                float d = x[start + (long)ch * pixels] - mean;
-                block1 += d;
-                block2 += d * d;
+                float block = 0;
+                for (int ch = k; ch < XMath.Min(k + SumBlock, c); ch++) block += x[start + (long)ch * pixels];
+                sum += block;
             }
-            s1 += block1;
-            s2 += block2;
-        }
-        float correction = s1 / c;
-        float variance = XMath.Max(s2 / c - correction * correction, 0f);
-        float rstd = 1f / XMath.Sqrt(variance + eps);
-        for (int ch = 0; ch < c; ch++)
-        {
-            long i = start + (long)ch * pixels;
-            y[i] = (x[i] - mean - correction) * rstd * gamma[ch] + beta[ch];
+            float mean = sum / c;
+            float s1 = 0, s2 = 0;
+            for (int k = 0; k < c; k += SumBlock)
+            {
+                float block1 = 0, block2 = 0;
+                for (int ch = k; ch < XMath.Min(k + SumBlock, c); ch++)
+                {
+                    float d = x[start + (long)ch * pixels] - mean;
+                    block1 += d;
+                    block2 += d * d;
+                }
+                s1 += block1;
+                s2 += block2;
+            }
+            float correction = s1 / c;
+            float variance = XMath.Max(s2 / c - correction * correction, 0f);
+            float rstd = 1f / XMath.Sqrt(variance + eps);
+            for (int ch = 0; ch < c; ch++)
+            {
+                long i = start + (long)ch * pixels;
+                y[i] = (x[i] - mean - correction) * rstd * gamma[ch] + beta[ch];
+            }
         }
     }
 

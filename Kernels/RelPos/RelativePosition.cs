@@ -25,8 +25,9 @@ public static class RelativePosition
         {
             var acc = rel.Device.RequireAccelerator();
             var kernel = rel.Device.Kernels.Get("get_rel_pos", () =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, RelPosGrid>(GetRelPosKernel));
-            kernel(checked((int)rel.Length), table.View, rel.View, g);
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, RelPosGrid, GridStride>(GetRelPosKernel));
+            var s = GridStride.For(acc, rel.Length);
+            kernel(s.Threads, table.View, rel.View, g, s);
         }
         else GetRelPosCpu(table.Span, rel.Span, g);
     }
@@ -95,36 +96,45 @@ public static class RelativePosition
         var device = attn.Device;
         var acc = device.RequireAccelerator();
         var project = device.Kernels.Get("rel_pos_project", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RelPosAdd>(ProjectKernel));
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RelPosAdd, GridStride>(ProjectKernel));
         var add = device.Kernels.Get("rel_pos_add", () =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, RelPosAdd>(AddKernel));
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, RelPosAdd, GridStride>(AddKernel));
         using var rel = Tensor.Empty(device, checked((int)rows), g.KH + g.KW);
-        project(checked((int)rel.Length), q.View, relH.View, relW.View, rel.View, g);
-        add(checked((int)attn.Length), attn.View, rel.View, g);
+        var projectGrid = GridStride.For(acc, rel.Length);
+        project(projectGrid.Threads, q.View, relH.View, relW.View, rel.View, g, projectGrid);
+        var addGrid = GridStride.For(acc, attn.Length);
+        add(addGrid.Threads, attn.View, rel.View, g, addGrid);
     }
 
     /// <summary>rel[r, t] = q[r]·Rh[i, t] for t &lt; kh, else q[r]·Rw[j, t − kh], where query r sits at (i, j).</summary>
     [SamKernel("rel_pos_project")]
-    static void ProjectKernel(Index1D index, ArrayView<float> q, ArrayView<float> relH, ArrayView<float> relW, ArrayView<float> rel, RelPosAdd g)
+    static void ProjectKernel(Index1D thread, ArrayView<float> q, ArrayView<float> relH, ArrayView<float> relW, ArrayView<float> rel,
+        RelPosAdd g, GridStride s)
     {
         int span = g.KH + g.KW;
-        int r = index / span, t = index % span;
-        int i = r / g.QW % g.QH, j = r % g.QW;
-        int qBase = r * g.C;
-        int tBase = t < g.KH ? (i * g.KH + t) * g.C : (j * g.KW + t - g.KH) * g.C;
-        var table = t < g.KH ? relH : relW;
-        float sum = 0f;
-        for (int c = 0; c < g.C; c++) sum += q[qBase + c] * table[tBase + c];
-        rel[index] = sum;
+        for (int index = thread; index < s.Count; index += s.Threads)
+        {
+            int r = index / span, t = index % span;
+            int i = r / g.QW % g.QH, j = r % g.QW;
+            int qBase = r * g.C;
+            int tBase = t < g.KH ? (i * g.KH + t) * g.C : (j * g.KW + t - g.KH) * g.C;
+            var table = t < g.KH ? relH : relW;
+            float sum = 0f;
+            for (int c = 0; c < g.C; c++) sum += q[qBase + c] * table[tBase + c];
+            rel[index] = sum;
+        }
     }
 
     [SamKernel("rel_pos_add")]
-    static void AddKernel(Index1D index, ArrayView<float> attn, ArrayView<float> rel, RelPosAdd g)
+    static void AddKernel(Index1D thread, ArrayView<float> attn, ArrayView<float> rel, RelPosAdd g, GridStride s)
     {
         int n = g.KH * g.KW;
-        int r = index / n, col = index % n;
-        int baseIndex = r * (g.KH + g.KW);
-        attn[index] = attn[index] + rel[baseIndex + col / g.KW] + rel[baseIndex + g.KH + col % g.KW];
+        for (int index = thread; index < s.Count; index += s.Threads)
+        {
+            int r = index / n, col = index % n;
+            int baseIndex = r * (g.KH + g.KW);
+            attn[index] = attn[index] + rel[baseIndex + col / g.KW] + rel[baseIndex + g.KH + col % g.KW];
+        }
     }
 
     static void GetRelPosCpu(ReadOnlySpan<float> table, Span<float> rel, RelPosGrid g)
@@ -142,18 +152,20 @@ public static class RelativePosition
     }
 
     [SamKernel("get_rel_pos")]
-    static void GetRelPosKernel(Index1D index, ArrayView<float> table, ArrayView<float> rel, RelPosGrid g)
+    static void GetRelPosKernel(Index1D thread, ArrayView<float> table, ArrayView<float> rel, RelPosGrid g, GridStride s)
     {
-        int c = index % g.C, t = index / g.C;
-        int j = t % g.K, i = t / g.K;
-        int r = g.Index(i, j);
-        if (g.L == g.MaxRel)
+        for (int index = thread; index < s.Count; index += s.Threads)
         {
-            rel[index] = table[r * g.C + c];
-            return;
+            int c = index % g.C, t = index / g.C;
+            int j = t % g.K, i = t / g.K;
+            int r = g.Index(i, j);
+            if (g.L == g.MaxRel) rel[index] = table[r * g.C + c];
+            else
+            {
+                var taps = LinearTaps.Of(g.L, g.MaxRel, r);
+                rel[index] = taps.W0 * table[taps.I0 * g.C + c] + taps.W1 * table[taps.I1 * g.C + c];
+            }
         }
-        var taps = LinearTaps.Of(g.L, g.MaxRel, r);
-        rel[index] = taps.W0 * table[taps.I0 * g.C + c] + taps.W1 * table[taps.I1 * g.C + c];
     }
 
     public static double[] GetRelPosReference(double[] table, int l, int c, int qSize, int kSize)

@@ -30,8 +30,9 @@ public static class Bilinear
         {
             var acc = y.Device.RequireAccelerator();
             var kernel = y.Device.Kernels.Get("bilinear", () =>
-                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ResizeDims>(BilinearKernel));
-            kernel(checked((int)y.Length), x.View, y.View, s);
+                acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ResizeDims, GridStride>(BilinearKernel));
+            var grid = GridStride.For(acc, y.Length);
+            kernel(grid.Threads, x.View, y.View, s, grid);
         }
         else
         {
@@ -69,17 +70,21 @@ public static class Bilinear
         });
     }
 
+    // Threads stride over the output, so writes are coalesced.
     [SamKernel("bilinear")]
-    static void BilinearKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ResizeDims s)
+    static void BilinearKernel(Index1D thread, ArrayView<float> x, ArrayView<float> y, ResizeDims s, GridStride g)
     {
-        int ox = i % s.Wo, t = i / s.Wo;
-        int oy = t % s.Ho, plane = t / s.Ho;
-        var ty = LinearTaps.Of(s.H, s.Ho, oy);
-        var tx = LinearTaps.Of(s.W, s.Wo, ox);
-        int row0 = (plane * s.PlaneH + ty.I0) * s.PlaneW, row1 = (plane * s.PlaneH + ty.I1) * s.PlaneW;
-        float top = tx.W0 * x[row0 + tx.I0] + tx.W1 * x[row0 + tx.I1];
-        float bottom = tx.W0 * x[row1 + tx.I0] + tx.W1 * x[row1 + tx.I1];
-        y[i] = ty.W0 * top + ty.W1 * bottom;
+        for (int i = thread; i < g.Count; i += g.Threads)
+        {
+            int ox = i % s.Wo, t = i / s.Wo;
+            int oy = t % s.Ho, plane = t / s.Ho;
+            var ty = LinearTaps.Of(s.H, s.Ho, oy);
+            var tx = LinearTaps.Of(s.W, s.Wo, ox);
+            int row0 = (plane * s.PlaneH + ty.I0) * s.PlaneW, row1 = (plane * s.PlaneH + ty.I1) * s.PlaneW;
+            float top = tx.W0 * x[row0 + tx.I0] + tx.W1 * x[row0 + tx.I1];
+            float bottom = tx.W0 * x[row1 + tx.I0] + tx.W1 * x[row1 + tx.I1];
+            y[i] = ty.W0 * top + ty.W1 * bottom;
+        }
     }
 
     public static double[] Reference(double[] x, int planes, int h, int w, int ho, int wo)

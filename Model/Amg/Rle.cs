@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace SamEngine.Model;
 
 /// <summary>
@@ -53,23 +57,70 @@ public sealed class Rle
         return EncodePlaced(cropMask, crop.Height, crop.Width, crop.X0, crop.Y0, imageHeight, imageWidth);
     }
 
+    /// <summary>
+    /// The runs are the gaps between the pixels where the column-major sequence changes value.
+    /// Those are found row by row (a vectorised comparison of each row with the one above, plus
+    /// each column's first and last pixel against what precedes and follows it in the padded
+    /// image), then put in column-major order: the work follows the mask's edges, not its area.
+    /// </summary>
     static Rle EncodePlaced(ReadOnlySpan<bool> mask, int h, int w, int x0, int y0, int imageHeight, int imageWidth)
     {
         if (mask.Length != h * w) throw new ArgumentException($"mask has {mask.Length} pixels, not {h}×{w}");
-        var runs = new RunWriter();
-        for (int x = 0; x < imageWidth; x++)
+        var m = MemoryMarshal.AsBytes(mask);
+        var changes = new List<int>();
+        // A column's first pixel follows the previous column's last one only when the crop spans
+        // the image's height and that column is in the crop; otherwise it follows padding (0).
+        bool fullHeight = y0 == 0 && h == imageHeight;
+        for (int x = 0; x < w; x++)
         {
-            int cx = x - x0;
-            if (cx < 0 || cx >= w)
-            {
-                runs.Add(false, imageHeight);
-                continue;
-            }
-            runs.Add(false, y0);
-            for (int y = 0; y < h; y++) runs.Add(mask[y * w + cx], 1);
-            runs.Add(false, imageHeight - y0 - h);
+            bool before = fullHeight && x > 0 && m[(h - 1) * w + x - 1] != 0;
+            if ((m[x] != 0) != before) changes.Add((x0 + x) * imageHeight + y0);
         }
-        return new Rle(imageHeight, imageWidth, runs.Finish());
+        for (int y = 1; y < h; y++)
+        {
+            var above = m.Slice((y - 1) * w, w);
+            var row = m.Slice(y * w, w);
+            for (int x = FirstDifference(above, row, 0); x >= 0; x = FirstDifference(above, row, x + 1))
+                changes.Add((x0 + x) * imageHeight + y0 + y);
+        }
+        // After a column's last pixel comes padding below it, or the next column's top: the
+        // padding of a column outside the crop, or a crop column already handled above.
+        for (int x = 0; x < w; x++)
+        {
+            if (m[(h - 1) * w + x] == 0) continue;
+            if (y0 + h < imageHeight) changes.Add((x0 + x) * imageHeight + y0 + h);
+            else if (x0 + x + 1 < imageWidth && !(fullHeight && x + 1 < w)) changes.Add((x0 + x + 1) * imageHeight);
+        }
+        var sorted = changes.ToArray();
+        Array.Sort(sorted);
+        var counts = new int[sorted.Length + 1];
+        int previous = 0;
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            counts[i] = sorted[i] - previous;
+            previous = sorted[i];
+        }
+        counts[^1] = imageHeight * imageWidth - previous;
+        return new Rle(imageHeight, imageWidth, counts);
+    }
+
+    /// <summary>The first index ≥ start where the rows differ, or −1.</summary>
+    static int FirstDifference(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int start)
+    {
+        int i = start;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref byte ra = ref MemoryMarshal.GetReference(a);
+            ref byte rb = ref MemoryMarshal.GetReference(b);
+            for (; i <= a.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                uint differ = ~Vector256.Equals(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)).ExtractMostSignificantBits();
+                if (differ != 0) return i + BitOperations.TrailingZeroCount(differ);
+            }
+        }
+        for (; i < a.Length; i++)
+            if (a[i] != b[i]) return i;
+        return -1;
     }
 
     /// <summary>The row-major h×w mask (rle_to_mask).</summary>
@@ -80,42 +131,23 @@ public sealed class Rle
         bool value = false;
         foreach (int count in Counts)
         {
-            if (value)
-                for (long p = position; p < position + count; p++)
+            if (value && count > 0)
+            {
+                // Down the columns from row position mod h of column position / h.
+                int x = (int)(position / Height), y = (int)(position % Height);
+                for (int i = 0; i < count; i++)
                 {
-                    // p runs down the columns: row p mod h of column p / h.
-                    mask[(p % Height) * Width + p / Height] = true;
+                    mask[y * Width + x] = true;
+                    if (++y == Height)
+                    {
+                        y = 0;
+                        x++;
+                    }
                 }
+            }
             position += count;
             value = !value;
         }
         return mask;
-    }
-
-    struct RunWriter
-    {
-        List<int>? counts;
-        bool value;
-        int run;
-
-        public void Add(bool pixel, int length)
-        {
-            if (length == 0) return;
-            counts ??= new List<int>();
-            if (pixel != value)
-            {
-                counts.Add(run);
-                value = pixel;
-                run = 0;
-            }
-            run += length;
-        }
-
-        public int[] Finish()
-        {
-            counts ??= new List<int>();
-            counts.Add(run);
-            return counts.ToArray();
-        }
     }
 }

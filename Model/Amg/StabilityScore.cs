@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace SamEngine.Model;
 
 /// <summary>
@@ -17,20 +21,46 @@ public static class StabilityScore
         if (logits.Length != height * width) throw new ArgumentException($"logits have {logits.Length} values, not {height}×{width}");
         float high = (float)(maskThreshold + offset), low = (float)(maskThreshold - offset);
         int intersection = 0, union = 0;
-        unchecked
+        for (int y = 0; y < height; y++)
         {
-            for (int y = 0; y < height; y++)
-            {
-                short inRow = 0, unRow = 0;
-                foreach (float v in logits.Slice(y * width, width))
-                {
-                    if (v > high) inRow++;
-                    if (v > low) unRow++;
-                }
-                intersection += inRow;
-                union += unRow;
-            }
+            var (above, aboveLow) = CountAbove(logits.Slice(y * width, width), high, low);
+            // A row's count wraps as an int16 sum does; the sum over rows is an int32.
+            intersection += unchecked((short)above);
+            union += unchecked((short)aboveLow);
         }
         return (float)intersection / union;
+    }
+
+    /// <summary>How many values exceed t1 and how many t2 (NaN never does), in one pass of vector comparisons.</summary>
+    static (int, int) CountAbove(ReadOnlySpan<float> values, float t1, float t2)
+    {
+        int count1 = 0, count2 = 0, i = 0;
+        ref float start = ref MemoryMarshal.GetReference(values);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> v1 = Vector512.Create(t1), v2 = Vector512.Create(t2);
+            for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var v = Vector512.LoadUnsafe(ref start, (nuint)i);
+                count1 += BitOperations.PopCount(Vector512.GreaterThan(v, v1).ExtractMostSignificantBits());
+                count2 += BitOperations.PopCount(Vector512.GreaterThan(v, v2).ExtractMostSignificantBits());
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> v1 = Vector256.Create(t1), v2 = Vector256.Create(t2);
+            for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var v = Vector256.LoadUnsafe(ref start, (nuint)i);
+                count1 += BitOperations.PopCount(Vector256.GreaterThan(v, v1).ExtractMostSignificantBits());
+                count2 += BitOperations.PopCount(Vector256.GreaterThan(v, v2).ExtractMostSignificantBits());
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            if (values[i] > t1) count1++;
+            if (values[i] > t2) count2++;
+        }
+        return (count1, count2);
     }
 }

@@ -22,7 +22,8 @@ public sealed class SamImageEncoder : IDisposable
     /// <summary>Loads a .pth or .safetensors checkpoint; the encoder's size is read from its weights.</summary>
     public static SamImageEncoder Load(string modelPath, Device device)
     {
-        var stateDict = StateDict.Load(modelPath);
+        // The device holds its own copy of the weights once uploaded; the file is not needed after.
+        using var stateDict = StateDict.Load(modelPath);
         var config = ImageEncoderConfig.Of(SamConfig.Infer(stateDict));
         return new SamImageEncoder(stateDict, config, device) { ModelName = Path.GetFileName(modelPath) };
     }

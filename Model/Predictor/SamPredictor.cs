@@ -75,10 +75,17 @@ public sealed class SamPredictor : IDisposable
     }
 
     /// <summary>Encodes an image and keeps its embedding (set_image).</summary>
-    public void SetImage(RgbImage image)
+    public void SetImage(RgbImage image) => SetEmbedding(Encoder.Embed(image));
+
+    /// <summary>Uses an embedding saved by `sam embed` (or made by <see cref="Encoder"/>), refusing one of another encoder.</summary>
+    public void SetEmbedding(ImageEmbedding saved)
     {
-        var e = Encoder.Embed(image);
-        SetEmbedding(e.Data, e.Shape, e.OriginalSize);
+        var ours = ImageEncoderConfig.Of(Config);
+        if (saved.Config.Digest != ours.Digest)
+            throw new SamException($"the embedding was made by another encoder ({saved.Config.Digest[..15]}…, this model's is {ours.Digest[..15]}…)");
+        SetEmbedding(saved.Data, saved.Shape, saved.OriginalSize);
+        if (InputSize != saved.InputSize)
+            throw new SamException($"the embedding's input size {saved.InputSize.Height}×{saved.InputSize.Width} is not ResizeLongestSide's {InputSize.H}×{InputSize.W} for {OriginalSize.H}×{OriginalSize.W}");
     }
 
     /// <summary>
@@ -232,13 +239,9 @@ public sealed class SamPredictor : IDisposable
             for (int i = 0; i < b * c; i++)
             {
                 post.Forward(lowRes.Reshape(b * c, lh * lw).Slice(i, 1), lh, lw, upscaled);
-                var values = upscaled.Download();
-                if (logits != null) values.CopyTo(logits, i * plane);
-                else
-                {
-                    var target = masks.AsSpan((int)(i * plane), (int)plane);
-                    for (int p = 0; p < values.Length; p++) target[p] = values[p] > MaskThreshold;
-                }
+                ReadOnlySpan<float> values = Device.IsIlgpu ? upscaled.Download() : upscaled.Span;
+                if (logits != null) values.CopyTo(logits.AsSpan((int)(i * plane), (int)plane));
+                else Threshold(values, MaskThreshold, masks.AsSpan((int)(i * plane), (int)plane));
             }
             return new SamPrediction
             {
@@ -307,6 +310,11 @@ public sealed class SamPredictor : IDisposable
     /// resident, chunks of 16 at 1.1 GB, for the same time within noise (docs/perf.md).
     /// </summary>
     public int DecoderChunk { get; init; } = 16;
+
+    static void Threshold(ReadOnlySpan<float> logits, float threshold, Span<bool> masks)
+    {
+        for (int p = 0; p < logits.Length; p++) masks[p] = logits[p] > threshold;
+    }
 
     void RequireImage()
     {

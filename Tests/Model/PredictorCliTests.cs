@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SamEngine.Model;
+using SamEngine.Weights;
 
 namespace SamEngine.Tests.Model;
 
@@ -12,13 +13,14 @@ public sealed class PredictorCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(work, recursive: true);
 
-    /// <summary>The shapes image's reference embedding saved as `sam embed` saves one (.npy with its sizes beside it).</summary>
+    /// <summary>The shapes image's reference embedding saved as `sam embed` saves one (.npy with its .json beside it).</summary>
     string Embedding()
     {
         var path = Path.Combine(work, "shapes.npy");
         if (File.Exists(path)) return path;
-        File.Copy(Fixtures.Require("sam-mini/shapes/image_embedding.npy"), path);
-        File.WriteAllText(Path.Combine(work, "shapes.json"), """{"original_size": [600, 900], "input_size": [683, 1024]}""");
+        var values = Npy.Read(Fixtures.Require("sam-mini/shapes/image_embedding.npy"));
+        var config = ImageEncoderConfig.Of(SamConfig.Infer(DecoderFixtures.Weights));
+        new ImageEmbedding(values.ToFloat(), values.Shape, (600, 900), (683, 1024), config).Save(path);
         return path;
     }
 
@@ -76,6 +78,26 @@ public sealed class PredictorCliTests : IDisposable
         (code, error) = Sam("segment", "--model", model, "--embedding", Embedding(), "--box", "45,30,450,300",
             "--mask-input", Path.Combine(single, "low_res_logits.npy"), "--out-dir", chained, "--device", "cpu");
         Assert.True(code == 0, error);
+    }
+
+    /// <summary>An image segmented directly and through `sam embed` + --embedding gives the same files.</summary>
+    [SkippableFact]
+    public void SavedEmbeddingGivesWhatTheImageGives()
+    {
+        var model = Fixtures.Require("sam-mini/sam_mini.pth");
+        var image = Fixtures.Require("sam-mini/shapes.png");
+        var embedding = Path.Combine(work, "embedded.npy");
+        var (code, error) = Sam("embed", "--model", model, "--image", image, "-o", embedding, "--device", "cpu");
+        Assert.True(code == 0, error);
+        string[] prompt = ["--point", "450,330", "--box", "225,60,810,450", "--multimask", "--device", "cpu"];
+        (code, error) = Sam(["segment", "--model", model, "--image", image, .. prompt, "--out-dir", Path.Combine(work, "direct")]);
+        Assert.True(code == 0, error);
+        (code, error) = Sam(["segment", "--model", model, "--embedding", embedding, .. prompt, "--out-dir", Path.Combine(work, "saved")]);
+        Assert.True(code == 0, error);
+        foreach (var file in new[] { "masks.npy", "iou_predictions.npy", "low_res_logits.npy" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(work, "direct", file)), File.ReadAllBytes(Path.Combine(work, "saved", file)));
+        var masks = Npy.Read(Path.Combine(work, "direct", "masks.npy"));
+        Assert.Equal(new[] { 3, 600, 900 }, masks.Shape);
     }
 
     public static TheoryData<string[], string> BadPrompts => new()

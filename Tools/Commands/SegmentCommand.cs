@@ -63,10 +63,10 @@ public static class SegmentCommand
         var timings = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
         RgbImage? rgb = null;
-        (float[] Values, int[] Shape, (int H, int W) Original)? saved = null;
+        ImageEmbedding? saved = null;
         if (r.Image != null) rgb = ImageLoader.Load(r.Image);
-        else saved = ReadEmbedding(r.Embedding!);
-        var original = rgb != null ? (rgb.Height, rgb.Width) : saved!.Value.Original;
+        else saved = ImageEmbedding.Load(r.Embedding!);
+        var original = rgb != null ? (rgb.Height, rgb.Width) : saved!.OriginalSize;
         foreach (var (x, y, label) in points) PromptValidation.Point(x, y, label, original);
         foreach (var b in boxes) PromptValidation.Box(b, original);
         float[]? mask = r.MaskInput != null ? ReadMaskInput(r.MaskInput) : null;
@@ -83,8 +83,7 @@ public static class SegmentCommand
         }
         else
         {
-            var (values, shape, size) = saved!.Value;
-            try { predictor.SetEmbedding(values, shape, size); }
+            try { predictor.SetEmbedding(saved!); }
             catch (SamException e) { throw new SamException($"{r.Embedding}: {e.Message}"); }
             timings["set_embedding_ms"] = Lap(clock);
         }
@@ -217,39 +216,6 @@ public static class SegmentCommand
         foreach (var v in values)
             if (!float.IsFinite(v)) throw new SamException($"{path}: mask input holds a value that is not a finite number");
         return values;
-    }
-
-    /// <summary>
-    /// A saved embedding: an .npz holding image_embedding and original_size, or an .npy with the
-    /// sizes in a JSON beside it (EMB.json or EMB with .json in place of .npy).
-    /// </summary>
-    static (float[] Values, int[] Shape, (int H, int W) Original) ReadEmbedding(string path)
-    {
-        if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
-        {
-            var arrays = Npz.Read(path);
-            var emb = arrays.GetValueOrDefault("image_embedding") ?? arrays.GetValueOrDefault("embedding")
-                ?? throw new SamException($"{path}: no image_embedding array in the archive");
-            var size = arrays.GetValueOrDefault("original_size") ?? throw new SamException($"{path}: no original_size array in the archive");
-            var hw = size.ToInt32();
-            if (hw.Length != 2) throw new SamException($"{path}: original_size holds {hw.Length} values, expected (h, w)");
-            return (emb.ToFloat(), emb.Shape, (hw[0], hw[1]));
-        }
-        var array = Npy.Read(path);
-        if (array.DType != NpyDType.Float32) throw new SamException($"{path}: embedding is {array.DType.Descr()}, expected float32");
-        var candidates = new[] { path + ".json", Path.ChangeExtension(path, ".json") };
-        var json = candidates.FirstOrDefault(File.Exists)
-            ?? throw new SamException($"{path}: the original image size is missing: expected {candidates[1]} beside it, as `sam embed` writes");
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(json));
-            var original = doc.RootElement.GetProperty("original_size");
-            return ((float[])array.Data, array.Shape, (original[0].GetInt32(), original[1].GetInt32()));
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
-        {
-            throw new SamException($"{json}: no readable original_size [h, w] ({e.Message})");
-        }
     }
 
     static void CheckOutputFolder(string dir)

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using SamEngine.Engine;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// SamAutomaticMaskGenerator: masks for everything in an image. A grid of single-point prompts
+/// runs over the image and over layers of overlapping crops; each prompt's three candidate
+/// masks are filtered by predicted IoU and by stability (the IoU of the mask thresholded a bit
+/// above and a bit below the cut-off), masks cut by a crop's inner edges are dropped, duplicates
+/// are removed by box NMS within each crop and then across crops (masks from smaller crops
+/// preferred), and optionally small holes and islands are cleaned up. Steps, thresholds,
+/// number types and orders follow the reference, so the records come out as its do.
+/// Memory stays at one crop-sized plane: each candidate is upscaled, scored and run-length
+/// encoded on its own, and only candidates that pass the IoU filter are upscaled at all.
+/// </summary>
+public sealed class AutomaticMaskGenerator
+{
+    readonly SamPredictor predictor;
+    readonly (double X, double Y)[][] pointGrids;
+
+    public AutomaticMaskGenerator(SamPredictor predictor, AmgOptions? options = null)
+    {
+        this.predictor = predictor;
+        Options = options ?? new AmgOptions();
+        pointGrids = Options.LayerPointGrids();
+    }
+
+    public AmgOptions Options { get; }
+
+    /// <summary>A mask candidate on its way through the filters; the box is in the frame of the candidate's crop until uncropped.</summary>
+    sealed class Candidate(Rle rle, BoxXyxy box, float iou, (double X, double Y) point, float stability)
+    {
+        public Rle Rle = rle;
+        public BoxXyxy Box = box;
+        public readonly float Iou = iou;
+        public (double X, double Y) Point = point;
+        public readonly float Stability = stability;
+        public BoxXyxy CropBox;
+    }
+
+    sealed class Tally
+    {
+        public readonly Stopwatch Encoder = new(), Decoder = new(), Postprocess = new();
+        public int Prompts, MasksScored;
+        public bool BoxesAreFloat, CropBoxesAreFloat;
+    }
+
+    public AmgResult Generate(RgbImage image)
+    {
+        int h = image.Height, w = image.Width;
+        var tally = new Tally();
+        var crops = CropBoxes.Generate(h, w, Options.CropNLayers, Options.CropOverlapRatio);
+        var candidates = new List<Candidate>();
+        foreach (var (crop, layer) in crops)
+            candidates.AddRange(ProcessCrop(image, crop, layer, tally));
+
+        tally.Postprocess.Start();
+        if (crops.Count > 1)
+        {
+            // Prefer masks from smaller crops: the score is 1/area, in float32 as torch divides.
+            var scores = candidates.Select(c => (double)(1f / c.CropBox.Area)).ToArray();
+            candidates = Select(candidates, BoxNms.Batched(candidates.Select(c => c.Box).ToArray(), scores, Options.CropNmsThresh));
+        }
+        if (Options.MinMaskRegionArea > 0)
+            candidates = RemoveSmallRegions(candidates, h, w, Options.MinMaskRegionArea, Math.Max(Options.BoxNmsThresh, Options.CropNmsThresh));
+        var records = candidates.Select(c => new MaskRecord
+        {
+            Rle = c.Rle,
+            BinaryMask = Options.OutputMode == AmgOutputMode.BinaryMask ? c.Rle.Decode() : null,
+            CocoCounts = Options.OutputMode == AmgOutputMode.CocoRle ? CocoRle.Encode(c.Rle.Counts) : null,
+            Box = c.Box,
+            PredictedIou = c.Iou,
+            PointCoords = c.Point,
+            StabilityScore = c.Stability,
+            CropBox = c.CropBox,
+        }).ToArray();
+        tally.Postprocess.Stop();
+
+        return new AmgResult
+        {
+            Height = h,
+            Width = w,
+            Masks = records,
+            OutputMode = Options.OutputMode,
+            BoxesAreFloat = tally.BoxesAreFloat,
+            CropBoxesAreFloat = tally.CropBoxesAreFloat,
+            Timings = new AmgTimings(tally.Encoder.Elapsed, tally.Decoder.Elapsed, tally.Postprocess.Elapsed, crops.Count, tally.Prompts, tally.MasksScored),
+        };
+    }
+
+    List<Candidate> ProcessCrop(RgbImage image, BoxXyxy crop, int layer, Tally tally)
+    {
+        int ch = crop.Height, cw = crop.Width;
+        var imageBox = new BoxXyxy(0, 0, image.Width, image.Height);
+        tally.Encoder.Start();
+        predictor.SetImage(Crop(image, crop));
+        tally.Encoder.Stop();
+
+        var device = predictor.Device;
+        var prompts = pointGrids[layer];
+        // points_for_image: the grid scaled by the crop's (w, h), in float64.
+        var points = Array.ConvertAll(prompts, p => (X: p.X * cw, Y: p.Y * ch));
+        var post = new MaskPostprocessing(predictor.ImageSize, predictor.InputSize, (ch, cw));
+        using var plane = Tensor.Empty(device, ch, cw);
+        var binary = new bool[ch * cw];
+        var candidates = new List<Candidate>();
+        float iouThresh = (float)Options.PredIouThresh, stabilityThresh = (float)Options.StabilityScoreThresh;
+        float maskThreshold = predictor.MaskThreshold;
+
+        for (int start = 0; start < points.Length; start += Options.PointsPerBatch)
+        {
+            int b = Math.Min(Options.PointsPerBatch, points.Length - start);
+            tally.Decoder.Start();
+            var raw = new double[2 * b];
+            for (int i = 0; i < b; i++) (raw[2 * i], raw[2 * i + 1]) = points[start + i];
+            var batch = new PromptBatch(b, 1, predictor.Transform.ApplyCoords(raw, (ch, cw)), Enumerable.Repeat(1, b).ToArray(), null, null);
+            // The predictor keeps the crop's token-major embedding and the dense positional encoding: the image side is prepared once per crop.
+            var (lowRes, iou) = predictor.Decode(batch, multimaskOutput: true);
+            tally.Decoder.Stop();
+            tally.Prompts += b;
+
+            tally.Postprocess.Start();
+            using (lowRes)
+            {
+                int c = lowRes.Dim(1), lh = lowRes.Dim(2), lw = lowRes.Dim(3);
+                var flat = lowRes.Reshape(b * c, lh * lw);
+                int kept = 0;
+                // Candidates in the reference's order: prompt-major, then the prompt's masks.
+                for (int i = 0; i < b * c; i++)
+                {
+                    if (Options.PredIouThresh > 0 && !(iou[i] > iouThresh)) continue;
+                    post.Forward(flat.Slice(i, 1), lh, lw, plane);
+                    tally.MasksScored++;
+                    ReadOnlySpan<float> logits = device.Kind == DeviceKind.Cpu ? plane.Span : plane.Download();
+                    float stability = StabilityScore.Compute(logits, ch, cw, maskThreshold, Options.StabilityScoreOffset);
+                    if (Options.StabilityScoreThresh > 0 && !(stability >= stabilityThresh)) continue;
+                    kept++;
+                    LogitMask.Threshold(logits, maskThreshold, binary);
+                    var box = MaskBoxes.FromMask(binary, ch, cw);
+                    if (MaskBoxes.IsNearCropEdge(box, crop, imageBox)) continue;
+                    candidates.Add(new Candidate(Rle.EncodeUncropped(binary, crop, image.Height, image.Width), box, iou[i], points[start + i / c], stability));
+                }
+                // batched_mask_to_box gives float zeros for no masks, and concatenation promotes the crop's boxes to float.
+                if (kept == 0) tally.BoxesAreFloat = true;
+            }
+            tally.Postprocess.Stop();
+        }
+        predictor.ResetImage();
+
+        tally.Postprocess.Start();
+        var scores = candidates.Select(c => (double)c.Iou).ToArray();
+        candidates = Select(candidates, BoxNms.Batched(candidates.Select(c => c.Box).ToArray(), scores, Options.BoxNmsThresh));
+        foreach (var c in candidates)
+        {
+            c.Box = c.Box.Offset(crop.X0, crop.Y0);
+            c.Point = (c.Point.X + crop.X0, c.Point.Y + crop.Y0);
+            c.CropBox = crop;
+        }
+        // A crop with no masks contributes torch.tensor([]), a float tensor, to the crop boxes.
+        if (candidates.Count == 0) tally.CropBoxesAreFloat = true;
+        tally.Postprocess.Stop();
+        return candidates;
+    }
+
+    /// <summary>
+    /// postprocess_small_regions: fills small holes, then removes small islands, in each mask;
+    /// NMS then prefers masks that needed no change (score 1 against 0), and the kept changed
+    /// masks take their cleaned form and box.
+    /// </summary>
+    static List<Candidate> RemoveSmallRegions(List<Candidate> candidates, int h, int w, int minArea, double nmsThresh)
+    {
+        if (candidates.Count == 0) return candidates;
+        int n = candidates.Count;
+        var scores = new double[n];
+        var boxes = new BoxXyxy[n];
+        var cleaned = new Rle?[n];
+        for (int i = 0; i < n; i++)
+        {
+            var (holesFilled, holesChanged) = SmallRegions.Remove(candidates[i].Rle.Decode(), h, w, minArea, RegionMode.Holes);
+            var (mask, islandsChanged) = SmallRegions.Remove(holesFilled, h, w, minArea, RegionMode.Islands);
+            bool unchanged = !holesChanged && !islandsChanged;
+            scores[i] = unchanged ? 1 : 0;
+            boxes[i] = MaskBoxes.FromMask(mask, h, w);
+            if (!unchanged) cleaned[i] = Rle.Encode(mask, h, w);
+        }
+        var keep = BoxNms.Batched(boxes, scores, nmsThresh);
+        foreach (int i in keep)
+            if (cleaned[i] is { } rle)
+            {
+                candidates[i].Rle = rle;
+                candidates[i].Box = boxes[i];
+            }
+        return Select(candidates, keep);
+    }
+
+    static List<Candidate> Select(List<Candidate> candidates, int[] keep) => [.. keep.Select(i => candidates[i])];
+
+    /// <summary>image[y0:y1, x0:x1].</summary>
+    static RgbImage Crop(RgbImage image, BoxXyxy crop)
+    {
+        if (crop.X0 == 0 && crop.Y0 == 0 && crop.X1 == image.Width && crop.Y1 == image.Height) return image;
+        var pixels = new byte[crop.Height * crop.Width * 3];
+        for (int y = 0; y < crop.Height; y++)
+            image.Pixels.AsSpan(((crop.Y0 + y) * image.Width + crop.X0) * 3, crop.Width * 3).CopyTo(pixels.AsSpan(y * crop.Width * 3));
+        return new RgbImage(crop.Height, crop.Width, pixels);
+    }
+}
