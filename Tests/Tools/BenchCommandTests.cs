@@ -32,10 +32,11 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(1, root.GetProperty("encoder_runs_ms").GetArrayLength());
         Assert.Equal(10, root.GetProperty("decoder_runs_ms").GetArrayLength());
         Assert.Equal(3, root.GetProperty("decoder_batch64_runs_ms").GetArrayLength());
-        // AMG is either timed or explicitly unavailable.
-        var amg = root.GetProperty("amg_ms");
-        if (amg.ValueKind == JsonValueKind.Null) Assert.Contains("not available", root.GetProperty("amg_note").GetString());
-        else Assert.True(amg.GetDouble() > 0);
+        // AMG: the whole 32×32 grid of prompts, the image encoded once.
+        Assert.True(root.GetProperty("amg_ms").GetDouble() > 0);
+        Assert.Equal(32 * 32, root.GetProperty("amg_prompts").GetInt32());
+        Assert.True(root.GetProperty("amg_encoder_ms").GetDouble() > 0);
+        Assert.True(root.GetProperty("amg_decoder_ms").GetDouble() > 0);
 
         // The encoder of width 256, depth 4 on a 16×16 grid: 4 blocks × (qkv, proj, lin1, lin2) GEMMs
         // plus the neck's two convolutions and the patch embedding as GEMMs, one fused attention per block.
@@ -70,6 +71,9 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains(decoder, e => e.GetProperty("name").GetString() == "gemm");
         Assert.True(encoder.Max(e => e.GetProperty("ts").GetDouble()) < decoder.Min(e => e.GetProperty("ts").GetDouble()));
         Assert.True(decoder.Max(e => e.GetProperty("ts").GetDouble()) < batch.Min(e => e.GetProperty("ts").GetDouble()));
+        var amg = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("amg/")).ToList();
+        Assert.Contains(amg, e => e.GetProperty("cat").GetString()!.StartsWith("amg/encoder"));
+        Assert.Contains(amg, e => e.GetProperty("cat").GetString()!.StartsWith("amg/prompt_decoder"));
         Assert.Equal([trace], Directory.GetFiles(dir));   // no temporary file left
     }
 

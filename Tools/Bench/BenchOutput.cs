@@ -34,6 +34,8 @@ public static class BenchOutput
         }
         AnsiConsole.Write(stages);
 
+        foreach (var s in r.Stages.Where(s => s.Details != null))
+            Console.WriteLine($"{s.Name}, last run: " + string.Join(", ", s.Details!.Select(d => $"{d.Key} {Num(d.Value)}")));
         Console.WriteLine($"encoder memory beyond the weights: buffer pool peak {r.EncoderPoolPeakBytes / MB:0} MB, " +
             $"resident peak {(r.EncoderRssPeakBytes is long rss ? $"+{rss / MB:0} MB" : "unknown")}; " +
             $"process resident peak {(r.ProcessPeakRssBytes is long p ? $"{p / MB:0} MB" : "unknown")}");
@@ -88,6 +90,7 @@ public static class BenchOutput
             o[s.Name + "_cpu_ms_per_run"] = s.Ran ? Round(s.CpuMs / s.RunsMs.Count) : null;
             o[s.Name + "_gflops_per_cpu_s"] = Round(s.GflopsPerCpuSecond);
             if (s.Note != null) o[s.Name + "_note"] = s.Note;
+            foreach (var (key, value) in s.Details ?? new Dictionary<string, double>()) o[$"{s.Name}_{key}"] = Math.Round(value, 3);
         }
         o["encoder_kernels"] = enc.KernelsPerRun().Select(k => new Dictionary<string, object?>
         {

@@ -11,6 +11,9 @@ public sealed record StageResult(string Name, string Label, IReadOnlyList<double
     /// <summary>Why the stage did not run (then it has no runs).</summary>
     public string? Note { get; init; }
 
+    /// <summary>Stage-specific figures of the last run (AMG: its encoder, decoder and postprocess split, mask count).</summary>
+    public IReadOnlyDictionary<string, double>? Details { get; init; }
+
     public bool Ran => RunsMs.Count > 0;
     public double? MedianMs => Ran ? Median(RunsMs) : null;
     public double? BestMs => Ran ? RunsMs.Min() : null;
@@ -30,8 +33,6 @@ public sealed record StageResult(string Name, string Label, IReadOnlyList<double
         int runs = Math.Max(1, RunsMs.Count);
         return ProfileReport.ByKernel(Launches).Select(k => k with { Calls = k.Calls / runs, TotalMs = k.TotalMs / runs }).ToList();
     }
-
-    public static StageResult NotRun(string name, string label, string note) => new(name, label, [], 0, []) { Note = note };
 
     static double Median(IReadOnlyList<double> values)
     {
