@@ -24,11 +24,6 @@ public static class BenchOutput
         var stages = new Table().AddColumns("stage", "median ms", "best ms", "runs", "GFLOP/run", "GFLOP/s", "% of peak", "GFLOP/cpu-s", "% of core peak");
         foreach (var s in r.Stages)
         {
-            if (!s.Ran)
-            {
-                stages.AddRow(Markup.Escape(s.Label), Markup.Escape(s.Note ?? "not run"), "", "", "", "", "", "", "");
-                continue;
-            }
             stages.AddRow(Markup.Escape(s.Label), Ms(s.MedianMs!.Value), Ms(s.BestMs!.Value), s.RunsMs.Count.ToString(),
                 Num(s.FlopsPerRun / 1e9), Num(s.Gflops), Percent(s.Gflops, r.PeakGflops), Num(s.GflopsPerCpuSecond), Percent(s.GflopsPerCpuSecond, r.CorePeakGflops));
         }
@@ -89,7 +84,6 @@ public static class BenchOutput
             o[s.Name + "_runs_ms"] = s.RunsMs.Select(t => Math.Round(t, 3)).ToArray();
             o[s.Name + "_cpu_ms_per_run"] = s.Ran ? Round(s.CpuMs / s.RunsMs.Count) : null;
             o[s.Name + "_gflops_per_cpu_s"] = Round(s.GflopsPerCpuSecond);
-            if (s.Note != null) o[s.Name + "_note"] = s.Note;
             foreach (var (key, value) in s.Details ?? new Dictionary<string, double>()) o[$"{s.Name}_{key}"] = Math.Round(value, 3);
         }
         o["encoder_kernels"] = enc.KernelsPerRun().Select(k => new Dictionary<string, object?>

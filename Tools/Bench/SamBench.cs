@@ -99,6 +99,7 @@ public static class SamBench
         var decoderBatch = Time("decoder_batch64", $"prompt encoder + decoder, {BatchPrompts} points, multimask", Math.Max(o.Repeat, 3), device, clock, trace,
             () => Decode(predictor, batch));
 
+        progress("automatic mask generator");
         var amg = AmgStage(predictor, o.Repeat, device, clock, trace);
 
         return new BenchReport

@@ -8,9 +8,6 @@ namespace SamEngine.Tools.Bench;
 /// </summary>
 public sealed record StageResult(string Name, string Label, IReadOnlyList<double> RunsMs, double CpuMs, IReadOnlyList<LaunchRecord> Launches)
 {
-    /// <summary>Why the stage did not run (then it has no runs).</summary>
-    public string? Note { get; init; }
-
     /// <summary>Stage-specific figures of the last run (AMG: its encoder, decoder and postprocess split, mask count).</summary>
     public IReadOnlyDictionary<string, double>? Details { get; init; }
 
