@@ -40,25 +40,14 @@ public sealed class AmgOutput(string folder, bool convertToRle)
         }
         var target = PathFor(name);
         if (File.Exists(target)) throw new SamException($"{target} is a file; cannot write the image's mask folder there");
-        var temp = Path.Combine(Folder, $".{name}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFolder.Write(target, target, temp =>
         {
-            Directory.CreateDirectory(temp);
             AmgFolder.Write(result, temp);
             MaskOverlay.WritePng(overlay, Path.Combine(temp, "overlay.png"));
-            if (Directory.Exists(target))
-            {
-                if (!File.Exists(Path.Combine(target, "metadata.csv")))
-                    throw new SamException($"{target} exists and is not a mask folder (no metadata.csv); not replaced");
-                Directory.Delete(target, recursive: true);
-            }
-            Directory.Move(temp, target);
-        }
-        catch (Exception e)
+        }, existing =>
         {
-            try { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            if (e is IOException or UnauthorizedAccessException) throw new SamException($"{target}: cannot write ({e.Message})", e);
-            throw;
-        }
+            if (!File.Exists(Path.Combine(existing, "metadata.csv")))
+                throw new SamException($"{target} exists and is not a mask folder (no metadata.csv); not replaced");
+        });
     }
 }

@@ -17,16 +17,7 @@ public static class AmgOverlay
         {
             var record = result.Masks[index];
             var mask = record.BinaryMask ?? record.Rle.Decode();
-            var colour = Colour(index);
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                {
-                    int i = y * w + x;
-                    if (!mask[i]) continue;
-                    bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
-                    for (int c = 0; c < 3; c++)
-                        pixels[3 * i + c] = edge ? colour[c] : (byte)((pixels[3 * i + c] + colour[c]) / 2);
-                }
+            MaskOverlay.Tint(pixels, h, w, mask, Colour(index));
         }
         return new RgbImage(h, w, pixels);
     }

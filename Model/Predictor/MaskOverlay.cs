@@ -33,16 +33,7 @@ public static class MaskOverlay
             for (int c = 1; c < prediction.MaskCount; c++)
                 if (prediction.IouPredictions[b * prediction.MaskCount + c] > prediction.IouPredictions[b * prediction.MaskCount + best]) best = c;
             var mask = masks.AsSpan((int)((b * prediction.MaskCount + best) * plane), (int)plane);
-            var colour = Palette[b % Palette.Length];
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                {
-                    int i = y * w + x;
-                    if (!mask[i]) continue;
-                    bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
-                    for (int ch = 0; ch < 3; ch++)
-                        pixels[3 * i + ch] = edge ? colour[ch] : (byte)((pixels[3 * i + ch] + colour[ch]) / 2);
-                }
+            Tint(pixels, h, w, mask, Palette[b % Palette.Length]);
         }
         int thickness = Math.Max(2, Math.Min(h, w) / 300);
         for (int b = 0; b < boxes.Count; b++)
@@ -55,6 +46,20 @@ public static class MaskOverlay
 
     public static void WritePng(RgbImage image, string path) =>
         AtomicFile.Write(path, stream => new ImageWriter().WritePng(image.Pixels, image.Width, image.Height, ColorComponents.RedGreenBlue, stream));
+
+    /// <summary>Blends the mask half-way to the colour and outlines it in the full colour.</summary>
+    public static void Tint(byte[] pixels, int h, int w, ReadOnlySpan<bool> mask, byte[] colour)
+    {
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int i = y * w + x;
+                if (!mask[i]) continue;
+                bool edge = x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
+                for (int c = 0; c < 3; c++)
+                    pixels[3 * i + c] = edge ? colour[c] : (byte)((pixels[3 * i + c] + colour[c]) / 2);
+            }
+    }
 
     static bool[] ThresholdLogits(SamPrediction p) => Array.ConvertAll(p.MaskLogits!, v => v > 0f);
 

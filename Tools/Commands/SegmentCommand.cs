@@ -231,23 +231,6 @@ public static class SegmentCommand
     {
         var parent = Path.GetDirectoryName(dir) ?? throw new SamException($"--out-dir {dir} has no parent folder");
         if (!Directory.Exists(parent)) throw new SamException($"--out-dir {dir}: folder {parent} does not exist");
-        var temp = Path.Combine(parent, $".{Path.GetFileName(dir)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            Directory.CreateDirectory(temp);
-            write(temp);
-            if (Directory.Exists(dir))
-            {
-                CheckOutputFolder(dir);
-                Directory.Delete(dir, recursive: true);
-            }
-            Directory.Move(temp, dir);
-        }
-        catch (Exception e)
-        {
-            try { if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            if (e is IOException or UnauthorizedAccessException) throw new SamException($"--out-dir {dir}: cannot write ({e.Message})", e);
-            throw;
-        }
+        AtomicFolder.Write(dir, $"--out-dir {dir}", write, _ => CheckOutputFolder(dir));
     }
 }
