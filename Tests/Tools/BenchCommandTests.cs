@@ -46,6 +46,26 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public void StagesTimesOnlyTheChosenStages()
+    {
+        var (code, stdout, stderr) = Sam("bench", "--arch", "mini", "--repeat", "1", "--json", "--device", "cpu", "--stages", "decoder");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal(10, root.GetProperty("decoder_runs_ms").GetArrayLength());
+        Assert.True(root.GetProperty("decoder_ms").GetDouble() > 0);
+        foreach (var skipped in new[] { "encoder", "decoder_batch64", "amg" })
+        {
+            Assert.Equal(0, root.GetProperty(skipped + "_runs_ms").GetArrayLength());
+            Assert.Equal(JsonValueKind.Null, root.GetProperty(skipped + "_ms").ValueKind);
+        }
+        var (textCode, text, _) = Sam("bench", "--arch", "mini", "--repeat", "1", "--device", "cpu", "--stages", "decoder_batch64");
+        Assert.Equal(0, textCode);
+        Assert.Contains("64 points", text);
+        Assert.DoesNotContain("image encoder", text);
+    }
+
+    [Fact]
     public void ProfileWritesAChromeTraceOfEveryLaunch()
     {
         var trace = Path.Combine(dir, "trace.json");
@@ -81,6 +101,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("unknown architecture 'vit_x'", "bench", "--arch", "vit_x")]
     [InlineData("exactly one of --arch and --model", "bench")]
     [InlineData("--repeat 0", "bench", "--arch", "mini", "--repeat", "0")]
+    [InlineData("unknown stage 'decode'", "bench", "--arch", "mini", "--stages", "decoder,decode")]
     [InlineData("does not exist", "profile", "--arch", "mini", "--trace", "/nonexistent-folder/t.json")]
     public void BadRequestsFailWithOneLine(string message, params string[] args)
     {

@@ -22,7 +22,7 @@ public static class BenchOutput
         Console.WriteLine($"weights on the device: {r.WeightsBytes / MB:0} MB");
 
         var stages = new Table().AddColumns("stage", "median ms", "best ms", "runs", "GFLOP/run", "GFLOP/s", "% of peak", "GFLOP/cpu-s", "% of core peak");
-        foreach (var s in r.Stages)
+        foreach (var s in r.Stages.Where(s => s.Ran))
         {
             stages.AddRow(Markup.Escape(s.Label), Ms(s.MedianMs!.Value), Ms(s.BestMs!.Value), s.RunsMs.Count.ToString(),
                 Num(s.FlopsPerRun / 1e9), Num(s.Gflops), Percent(s.Gflops, r.PeakGflops), Num(s.GflopsPerCpuSecond), Percent(s.GflopsPerCpuSecond, r.CorePeakGflops));
@@ -31,7 +31,7 @@ public static class BenchOutput
 
         foreach (var s in r.Stages.Where(s => s.Details != null))
             Console.WriteLine($"{s.Name}, last run: " + string.Join(", ", s.Details!.Select(d => $"{d.Key} {Num(d.Value)}")));
-        Console.WriteLine($"encoder memory beyond the weights: buffer pool peak {r.EncoderPoolPeakBytes / MB:0} MB, " +
+        if (r.Stage("encoder").Ran) Console.WriteLine($"encoder memory beyond the weights: buffer pool peak {r.EncoderPoolPeakBytes / MB:0} MB, " +
             $"resident peak {(r.EncoderRssPeakBytes is long rss ? $"+{rss / MB:0} MB" : "unknown")}; " +
             $"process resident peak {(r.ProcessPeakRssBytes is long p ? $"{p / MB:0} MB" : "unknown")}");
 

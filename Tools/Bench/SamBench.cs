@@ -6,7 +6,11 @@ using SamEngine.Weights;
 namespace SamEngine.Tools.Bench;
 
 /// <summary>What to benchmark: an official architecture with random weights, or a checkpoint.</summary>
-public sealed record BenchOptions(string? Arch, string? Model, string? Device, int Repeat);
+public sealed record BenchOptions(string? Arch, string? Model, string? Device, int Repeat)
+{
+    /// <summary>The stages to time (a subset of <see cref="SamBench.StageNames"/>); null for all.</summary>
+    public IReadOnlyList<string>? Stages { get; init; }
+}
 
 /// <summary>Everything one `sam bench` run measured.</summary>
 public sealed record BenchReport
@@ -45,11 +49,15 @@ public sealed record BenchReport
 public static class SamBench
 {
     public const int BatchPrompts = 64, AmgPointsPerSide = 32;
+    public static readonly string[] StageNames = ["encoder", "decoder", "decoder_batch64", "amg"];
 
     public static BenchReport Run(BenchOptions o, Action<string> progress)
     {
         if (o.Repeat < 1) throw new SamException($"--repeat {o.Repeat}: need at least one timed run");
         if ((o.Arch == null) == (o.Model == null)) throw new SamException("bench: give exactly one of --arch and --model");
+        var unknown = o.Stages?.FirstOrDefault(s => !StageNames.Contains(s));
+        if (unknown != null) throw new SamException($"--stages: unknown stage '{unknown}' (stages: {string.Join(", ", StageNames)})");
+        bool Runs(string stage) => o.Stages == null || o.Stages.Contains(stage);
         var arch = o.Arch != null ? SamArchitecture.Parse(o.Arch) : null;
         var device = Devices.Open(o.Device);
         double? loadBefore = ProcessMemory.LoadAverage();
@@ -72,7 +80,7 @@ public static class SamBench
         var clock = Stopwatch.StartNew();
         var trace = new List<LaunchRecord>();
         int size = predictor.ImageSize;
-        var input = RandomImage(size);
+        var input = RandomValues(3 * size * size);
 
         // The encoder, with its memory beyond the weights.
         GC.Collect();
@@ -81,9 +89,10 @@ public static class SamBench
         bool rssPeakReset = ProcessMemory.ResetPeak();
         long poolBase = device.Pool.LiveBytes;
         device.Pool.ResetPeak();
-        float[] embedding = [];
-        progress("encoder");
-        var encoderStage = Time("encoder", $"image encoder, {size}² image", o.Repeat, device, clock, trace, () => embedding = encoder.Encode(input));
+        // Without the encoder stage the decoders run on a seeded random embedding: their time does not depend on its values.
+        float[] embedding = RandomValues(encoder.Config.OutChans * encoder.Config.GridSize * encoder.Config.GridSize);
+        if (Runs("encoder")) progress("encoder");
+        var encoderStage = Time("encoder", $"image encoder, {size}² image", Runs("encoder") ? o.Repeat : 0, device, clock, trace, () => embedding = encoder.Encode(input));
         long encoderPoolPeak = device.Pool.PeakLiveBytes - poolBase;
         long? rssPeak = ProcessMemory.PeakRss();
         long? encoderRss = rssPeakReset && rssPeak != null && rssBase != null ? rssPeak - rssBase : null;
@@ -91,16 +100,16 @@ public static class SamBench
         var cfg = encoder.Config;
         predictor.SetEmbedding(embedding, [1, cfg.OutChans, cfg.GridSize, cfg.GridSize], (size, size));
 
-        progress("prompt encoder + mask decoder");
+        if (Runs("decoder") || Runs("decoder_batch64")) progress("prompt encoder + mask decoder");
         var one = new PromptBatch(1, 1, [0.49 * size, 0.37 * size], [1], null, null);
-        var decoder = Time("decoder", "prompt encoder + decoder, 1 point, multimask", Math.Max(o.Repeat, 10), device, clock, trace,
+        var decoder = Time("decoder", "prompt encoder + decoder, 1 point, multimask", Runs("decoder") ? Math.Max(o.Repeat, 10) : 0, device, clock, trace,
             () => Decode(predictor, one));
         var batch = GridPrompts(BatchPrompts, size);
-        var decoderBatch = Time("decoder_batch64", $"prompt encoder + decoder, {BatchPrompts} points, multimask", Math.Max(o.Repeat, 3), device, clock, trace,
+        var decoderBatch = Time("decoder_batch64", $"prompt encoder + decoder, {BatchPrompts} points, multimask", Runs("decoder_batch64") ? Math.Max(o.Repeat, 3) : 0, device, clock, trace,
             () => Decode(predictor, batch));
 
-        progress("automatic mask generator");
-        var amg = AmgStage(predictor, o.Repeat, device, clock, trace);
+        if (Runs("amg")) progress("automatic mask generator");
+        var amg = AmgStage(predictor, Runs("amg") ? o.Repeat : 0, device, clock, trace);
 
         return new BenchReport
         {
@@ -131,6 +140,7 @@ public static class SamBench
         var image = RandomRgb(predictor.ImageSize);
         var generator = new AutomaticMaskGenerator(predictor, new AmgOptions { PointsPerSide = AmgPointsPerSide });
         AmgResult? last = null;
+        if (repeat == 0) return new StageResult("amg", "automatic mask generator (not run)", [], 0, []);
         var stage = Time("amg", $"automatic mask generator, {AmgPointsPerSide}×{AmgPointsPerSide} points (encoder included)", repeat, device, clock, trace,
             () => last = generator.Generate(image));
         var t = last!.Timings;
@@ -154,9 +164,10 @@ public static class SamBench
         lowRes.Dispose();
     }
 
-    /// <summary>One warm-up run, then the timed runs, profiled; launches go into the trace on the bench's clock.</summary>
+    /// <summary>One warm-up run, then the timed runs, profiled; launches go into the trace on the bench's clock. No runs: the stage is skipped.</summary>
     static StageResult Time(string name, string label, int runs, Device device, Stopwatch clock, List<LaunchRecord> trace, Action once)
     {
+        if (runs == 0) return new StageResult(name, label + " (not run)", [], 0, []);
         once();
         device.Synchronize();
         var process = Process.GetCurrentProcess();
@@ -192,11 +203,11 @@ public static class SamBench
         }
     }
 
-    /// <summary>A seeded preprocessed image (normalised pixels span about ±2).</summary>
-    static float[] RandomImage(int size)
+    /// <summary>Seeded values spanning ±2, as normalised pixels (and embeddings) do.</summary>
+    static float[] RandomValues(int count)
     {
         var rng = new Random(1);
-        var x = new float[3 * size * size];
+        var x = new float[count];
         for (int i = 0; i < x.Length; i++) x[i] = 4 * rng.NextSingle() - 2;
         return x;
     }

@@ -26,8 +26,10 @@ public static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
         var profile = new Option<bool>("--profile") { Description = "Every kernel of every stage, and the time per model stage." };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace (chrome://tracing, Perfetto) of every timed launch to this file." + (traceDefault != null ? $" Default {traceDefault}." : "") };
-        var cmd = new Command(name, description) { arch, model, device, repeat, json, profile, trace };
-        cmd.SetAction(p => Cli.Guard(() => Run(new BenchOptions(p.GetValue(arch), p.GetValue(model), p.GetValue(device), p.GetValue(repeat)),
+        var stages = new Option<string?>("--stages") { Description = $"Comma-separated stages to time: {string.Join(", ", SamBench.StageNames)} (default all; the decoders use a random embedding without the encoder)." };
+        var cmd = new Command(name, description) { arch, model, device, repeat, stages, json, profile, trace };
+        cmd.SetAction(p => Cli.Guard(() => Run(new BenchOptions(p.GetValue(arch), p.GetValue(model), p.GetValue(device), p.GetValue(repeat))
+            { Stages = p.GetValue(stages)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
             p.GetValue(json), profileDefault || p.GetValue(profile), p.GetValue(trace) ?? traceDefault)));
         return cmd;
     }
