@@ -75,14 +75,12 @@ static unsafe class OutputUpscalingCpu
     static float[] PackRows(ReadOnlySpan<float> w, int cin, int cout)
     {
         int rows = RoundUp(Taps * cout);
-        var packed = GC.AllocateUninitializedArray<float>(rows * cin);
-        for (int block = 0; block < rows / Rows; block++)
-            for (int k = 0; k < cin; k++)
-                for (int i = 0; i < Rows; i++)
-                {
-                    int r = block * Rows + i, tap = r / cout, co = r % cout;
-                    packed[(block * cin + k) * Rows + i] = r < Taps * cout ? w[(k * cout + co) * Taps + tap] : 0f;
-                }
+        var packed = new float[rows * cin];
+        for (int r = 0; r < Taps * cout; r++)
+        {
+            int start = r / Rows * cin * Rows + r % Rows, column = r % cout * Taps + r / cout;
+            for (int k = 0; k < cin; k++) packed[start + k * Rows] = w[k * cout * Taps + column];
+        }
         return packed;
     }
 
