@@ -107,18 +107,17 @@ public sealed class MaskDecoder : IDisposable
         using var tokensOut = Tensor.Empty(device, t, b, c);
         using (hs) Permute.Forward(hs, [1, 0, 2], tokensOut);
 
-        using var upscaled = Upscale(keys, gridSize);
-
         // Only the selected masks' hypernetworks run: the reference computes all and slices.
         int[] selected = multimaskOutput ? [.. Enumerable.Range(1, NumMaskTokens - 1)] : [0];
-        int outputs = selected.Length, uh = 4 * gridSize.H, uw = 4 * gridSize.W;
+        int outputs = selected.Length;
         using var hyper = Tensor.Empty(device, outputs, b, UpscaledChannels);
         for (int j = 0; j < outputs; j++)
             outputHypernetworksMlps[selected[j]].Forward(tokensOut.Slice(1 + selected[j], 1).Reshape(b, c), hyper.Slice(j, 1).Reshape(b, UpscaledChannels));
         using var hyperIn = Tensor.Empty(device, b, outputs, UpscaledChannels);
         Permute.Forward(hyper, [1, 0, 2], hyperIn);
-        var masks = Tensor.Empty(device, b, outputs, uh, uw);
-        Gemm.Forward(hyperIn, upscaled.Reshape(upscaled.Dim(0), UpscaledChannels, uh * uw), masks.Reshape(b, outputs, uh * uw));
+        var masks = Tensor.Empty(device, b, outputs, 4 * gridSize.H, 4 * gridSize.W);
+        using (keys)
+            OutputUpscaling.Forward(keys, upscale1W, upscale1B, upscaleNorm.Weight, upscaleNorm.Bias, LayerNorm2dEps, upscale2W, upscale2B, hyperIn, masks);
 
         using var iou = Tensor.Empty(device, b, NumMaskTokens);
         iouPredictionHead.Forward(tokensOut.Slice(0, 1).Reshape(b, c), iou);
@@ -128,24 +127,6 @@ public sealed class MaskDecoder : IDisposable
             for (int j = 0; j < outputs; j++)
                 iouSelected[i * outputs + j] = iouAll[i * NumMaskTokens + selected[j]];
         return (masks, iouSelected);
-    }
-
-    /// <summary>output_upscaling on the transformer's image tokens [B, HW, C] → [B, C/8, 4h, 4w].</summary>
-    Tensor Upscale(Tensor keys, (int H, int W) gridSize)
-    {
-        var device = keys.Device;
-        int b = keys.Dim(0), c = TransformerDim, h = gridSize.H, w = gridSize.W, c1 = upscale1W.Dim(1);
-        using var image = Tensor.Empty(device, b, c, h, w);
-        using (keys) Permute.Forward(keys, [0, 2, 1], image.Reshape(b, c, h * w));
-        using var x1 = Tensor.Empty(device, b, c1, 2 * h, 2 * w);
-        using var n1 = Tensor.Empty(device, x1.Shape);
-        ConvTranspose2d.Forward(image, upscale1W, upscale1B, x1);
-        upscaleNorm.Forward2d(x1, n1, LayerNorm2dEps);
-        Gelu.Forward(n1, n1);
-        var x2 = Tensor.Empty(device, b, UpscaledChannels, 4 * h, 4 * w);
-        ConvTranspose2d.Forward(n1, upscale2W, upscale2B, x2);
-        Gelu.Forward(x2, x2);
-        return x2;
     }
 
     /// <summary>An image embedding [1, C, h, w] (as the encoder gives it) as the decoder's token-major [h·w, C].</summary>
