@@ -78,7 +78,6 @@ internal sealed class PromptDecoderWeights(StateDict weights, Device device, str
         public void Forward(Tensor x, Tensor y, float eps) => LayerNorm.Forward(x, Weight, Bias, eps, y);
 
         /// <summary>LayerNorm2d over the channels of [B, C, H, W].</summary>
-        public void Forward2d(Tensor x, Tensor y, float eps) => LayerNorm2d.Forward(x, Weight, Bias, eps, y);
 
         public void Dispose()
         {
