@@ -77,8 +77,6 @@ internal sealed class PromptDecoderWeights(StateDict weights, Device device, str
         /// <summary>LayerNorm over the last axis.</summary>
         public void Forward(Tensor x, Tensor y, float eps) => LayerNorm.Forward(x, Weight, Bias, eps, y);
 
-        /// <summary>LayerNorm2d over the channels of [B, C, H, W].</summary>
-
         public void Dispose()
         {
             Weight.Dispose();
