@@ -23,6 +23,7 @@ public sealed class AttentionChecks : ICheckSuite
         new(2, 130, 7, 16, 16),                   // decoder image → token
         new(2, 33, 65, 20, 12),                   // head dims off the vector width
         new(1, 65, 1030, 64, 64),                 // several key tiles
+        new(2, 14, 4096, 16, 16),                 // decoder token → whole image: many key tiles and blocks
         new(1, 300, 300, 20, 12),                 // several query blocks, padded values
         new(2, 1, 1, 16, 16, (1, 1, 1, 1)),
         new(2, 196, 196, 64, 64, (14, 14, 14, 14)), // an encoder window
@@ -40,8 +41,13 @@ public sealed class AttentionChecks : ICheckSuite
         bool smallOnly = device.Kind == DeviceKind.IlgpuCpu && device.Variant == KernelVariant.Tuned;
         foreach (var c in Sweep)
             if (!smallOnly || c.Small)
-                yield return new KernelCheck("attention", c.ToString(), 1e-5, d => Run(d, c));
+                yield return new KernelCheck("attention", c.ToString(), Tolerance(c), d => Run(d, c));
     }
+
+    // Each output is a weighted mean of values in [−1, 1] after a few roundings of exp and of the
+    // sums: ≤ 1e-6 measured. Over 4096 keys the sums must be accumulated per tile or block of
+    // keys (≤ 4e-7 measured): one chain of adds over all keys drifts to 2e-6.
+    static double Tolerance(Case c) => c.Nk >= 4096 ? 1.2e-6 : 3e-6;
 
     static Comparison Run(Device device, Case c)
     {

@@ -8,7 +8,9 @@ namespace SamEngine.Kernels;
 /// Scores: S[r, 0..16·chunks) = Qs[r]·Kᵀ (+ S, the rel bias, added after the dot product as the
 /// reference adds it to the finished q·kᵀ), with Kᵀ packed in chunks of 16 keys laid out [d][16],
 /// so each step of the reduction is one broadcast of q and one vector load per chunk. Values:
-/// O[r] = alpha[r]·O[r] + Σ_j P[r, j]·V[j]. The wide forms keep 6×4 Vector512 accumulators
+/// O[r] = alpha[r]·O[r] + Σ_j P[r, j]·V[j], the tile's sum accumulated from zero and folded in
+/// at the end, so that over many key tiles rounding error grows with the tile plus the number
+/// of tiles, not with every key. The wide forms keep 6×4 Vector512 accumulators
 /// (24 of the 32 zmm registers); the narrow forms do one 16-wide column as two Vector256 and serve
 /// both the leftover chunks and machines without AVX-512.
 /// </summary>
@@ -104,18 +106,7 @@ static unsafe class AttentionTiles
     public static void Values4(float* p, int ldP, int n, float* v, int ldV, float* o, int ldO, float* alpha)
     {
         Vector512<float> o00, o01, o02, o03, o10, o11, o12, o13, o20, o21, o22, o23, o30, o31, o32, o33, o40, o41, o42, o43, o50, o51, o52, o53;
-        var f0 = Vector512.Create(alpha[0]);
-        o00 = Vector512.Load(o) * f0; o01 = Vector512.Load(o + 16) * f0; o02 = Vector512.Load(o + 32) * f0; o03 = Vector512.Load(o + 48) * f0;
-        var f1 = Vector512.Create(alpha[1]);
-        o10 = Vector512.Load(o + ldO) * f1; o11 = Vector512.Load(o + ldO + 16) * f1; o12 = Vector512.Load(o + ldO + 32) * f1; o13 = Vector512.Load(o + ldO + 48) * f1;
-        var f2 = Vector512.Create(alpha[2]);
-        o20 = Vector512.Load(o + 2 * ldO) * f2; o21 = Vector512.Load(o + 2 * ldO + 16) * f2; o22 = Vector512.Load(o + 2 * ldO + 32) * f2; o23 = Vector512.Load(o + 2 * ldO + 48) * f2;
-        var f3 = Vector512.Create(alpha[3]);
-        o30 = Vector512.Load(o + 3 * ldO) * f3; o31 = Vector512.Load(o + 3 * ldO + 16) * f3; o32 = Vector512.Load(o + 3 * ldO + 32) * f3; o33 = Vector512.Load(o + 3 * ldO + 48) * f3;
-        var f4 = Vector512.Create(alpha[4]);
-        o40 = Vector512.Load(o + 4 * ldO) * f4; o41 = Vector512.Load(o + 4 * ldO + 16) * f4; o42 = Vector512.Load(o + 4 * ldO + 32) * f4; o43 = Vector512.Load(o + 4 * ldO + 48) * f4;
-        var f5 = Vector512.Create(alpha[5]);
-        o50 = Vector512.Load(o + 5 * ldO) * f5; o51 = Vector512.Load(o + 5 * ldO + 16) * f5; o52 = Vector512.Load(o + 5 * ldO + 32) * f5; o53 = Vector512.Load(o + 5 * ldO + 48) * f5;
+        o00 = o01 = o02 = o03 = o10 = o11 = o12 = o13 = o20 = o21 = o22 = o23 = o30 = o31 = o32 = o33 = o40 = o41 = o42 = o43 = o50 = o51 = o52 = o53 = Vector512<float>.Zero;
         for (int j = 0; j < n; j++)
         {
             float* vj = v + (long)j * ldV;
@@ -140,12 +131,23 @@ static unsafe class AttentionTiles
             o50 = Vector512.FusedMultiplyAdd(a, b0, o50); o51 = Vector512.FusedMultiplyAdd(a, b1, o51);
             o52 = Vector512.FusedMultiplyAdd(a, b2, o52); o53 = Vector512.FusedMultiplyAdd(a, b3, o53);
         }
-        o00.Store(o); o01.Store(o + 16); o02.Store(o + 32); o03.Store(o + 48);
-        o10.Store(o + ldO); o11.Store(o + ldO + 16); o12.Store(o + ldO + 32); o13.Store(o + ldO + 48);
-        o20.Store(o + 2 * ldO); o21.Store(o + 2 * ldO + 16); o22.Store(o + 2 * ldO + 32); o23.Store(o + 2 * ldO + 48);
-        o30.Store(o + 3 * ldO); o31.Store(o + 3 * ldO + 16); o32.Store(o + 3 * ldO + 32); o33.Store(o + 3 * ldO + 48);
-        o40.Store(o + 4 * ldO); o41.Store(o + 4 * ldO + 16); o42.Store(o + 4 * ldO + 32); o43.Store(o + 4 * ldO + 48);
-        o50.Store(o + 5 * ldO); o51.Store(o + 5 * ldO + 16); o52.Store(o + 5 * ldO + 32); o53.Store(o + 5 * ldO + 48);
+        Fold4(o, alpha[0], o00, o01, o02, o03);
+        Fold4(o + ldO, alpha[1], o10, o11, o12, o13);
+        Fold4(o + 2 * ldO, alpha[2], o20, o21, o22, o23);
+        Fold4(o + 3 * ldO, alpha[3], o30, o31, o32, o33);
+        Fold4(o + 4 * ldO, alpha[4], o40, o41, o42, o43);
+        Fold4(o + 5 * ldO, alpha[5], o50, o51, o52, o53);
+    }
+
+    /// <summary>o[0..64) = alpha·o + tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Fold4(float* o, float alpha, Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3)
+    {
+        var a = Vector512.Create(alpha);
+        Vector512.FusedMultiplyAdd(Vector512.Load(o), a, t0).Store(o);
+        Vector512.FusedMultiplyAdd(Vector512.Load(o + 16), a, t1).Store(o + 16);
+        Vector512.FusedMultiplyAdd(Vector512.Load(o + 32), a, t2).Store(o + 32);
+        Vector512.FusedMultiplyAdd(Vector512.Load(o + 48), a, t3).Store(o + 48);
     }
 
     /// <summary>Six rows × 16 output features as two Vector256 per row.</summary>
@@ -153,12 +155,7 @@ static unsafe class AttentionTiles
     public static void Values1(float* p, int ldP, int n, float* v, int ldV, float* o, int ldO, float* alpha)
     {
         Vector256<float> o00, o01, o10, o11, o20, o21, o30, o31, o40, o41, o50, o51;
-        var f0 = Vector256.Create(alpha[0]); o00 = Vector256.Load(o) * f0; o01 = Vector256.Load(o + 8) * f0;
-        var f1 = Vector256.Create(alpha[1]); o10 = Vector256.Load(o + ldO) * f1; o11 = Vector256.Load(o + ldO + 8) * f1;
-        var f2 = Vector256.Create(alpha[2]); o20 = Vector256.Load(o + 2 * ldO) * f2; o21 = Vector256.Load(o + 2 * ldO + 8) * f2;
-        var f3 = Vector256.Create(alpha[3]); o30 = Vector256.Load(o + 3 * ldO) * f3; o31 = Vector256.Load(o + 3 * ldO + 8) * f3;
-        var f4 = Vector256.Create(alpha[4]); o40 = Vector256.Load(o + 4 * ldO) * f4; o41 = Vector256.Load(o + 4 * ldO + 8) * f4;
-        var f5 = Vector256.Create(alpha[5]); o50 = Vector256.Load(o + 5 * ldO) * f5; o51 = Vector256.Load(o + 5 * ldO + 8) * f5;
+        o00 = o01 = o10 = o11 = o20 = o21 = o30 = o31 = o40 = o41 = o50 = o51 = Vector256<float>.Zero;
         for (int j = 0; j < n; j++)
         {
             float* vj = v + (long)j * ldV;
@@ -171,11 +168,20 @@ static unsafe class AttentionTiles
             a = Vector256.Create(p[4 * ldP + j]); o40 = Vector256.FusedMultiplyAdd(a, b0, o40); o41 = Vector256.FusedMultiplyAdd(a, b1, o41);
             a = Vector256.Create(p[5 * ldP + j]); o50 = Vector256.FusedMultiplyAdd(a, b0, o50); o51 = Vector256.FusedMultiplyAdd(a, b1, o51);
         }
-        o00.Store(o); o01.Store(o + 8);
-        o10.Store(o + ldO); o11.Store(o + ldO + 8);
-        o20.Store(o + 2 * ldO); o21.Store(o + 2 * ldO + 8);
-        o30.Store(o + 3 * ldO); o31.Store(o + 3 * ldO + 8);
-        o40.Store(o + 4 * ldO); o41.Store(o + 4 * ldO + 8);
-        o50.Store(o + 5 * ldO); o51.Store(o + 5 * ldO + 8);
+        Fold1(o, alpha[0], o00, o01);
+        Fold1(o + ldO, alpha[1], o10, o11);
+        Fold1(o + 2 * ldO, alpha[2], o20, o21);
+        Fold1(o + 3 * ldO, alpha[3], o30, o31);
+        Fold1(o + 4 * ldO, alpha[4], o40, o41);
+        Fold1(o + 5 * ldO, alpha[5], o50, o51);
+    }
+
+    /// <summary>o[0..16) = alpha·o + tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Fold1(float* o, float alpha, Vector256<float> t0, Vector256<float> t1)
+    {
+        var a = Vector256.Create(alpha);
+        Vector256.FusedMultiplyAdd(Vector256.Load(o), a, t0).Store(o);
+        Vector256.FusedMultiplyAdd(Vector256.Load(o + 8), a, t1).Store(o + 8);
     }
 }
