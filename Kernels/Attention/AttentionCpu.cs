@@ -154,17 +154,15 @@ static unsafe class AttentionCpu
         }
     }
 
-    /// <summary>16 rows of d → [d][16], unrolled over the rows (this transpose is most of the packing's time).</summary>
+    /// <summary>16 rows of d → [d][16] (this transpose is most of the packing's time).</summary>
     static void TransposeChunk(float* rows, int d, float* dst)
     {
-        float* r0 = rows, r4 = rows + 4 * d, r8 = rows + 8 * d, r12 = rows + 12 * d;
-        for (int c = 0; c < d; c++, dst += Chunk)
-        {
-            dst[0] = r0[c]; dst[1] = r0[d + c]; dst[2] = r0[2 * d + c]; dst[3] = r0[3 * d + c];
-            dst[4] = r4[c]; dst[5] = r4[d + c]; dst[6] = r4[2 * d + c]; dst[7] = r4[3 * d + c];
-            dst[8] = r8[c]; dst[9] = r8[d + c]; dst[10] = r8[2 * d + c]; dst[11] = r8[3 * d + c];
-            dst[12] = r12[c]; dst[13] = r12[d + c]; dst[14] = r12[2 * d + c]; dst[15] = r12[3 * d + c];
-        }
+        int c = 0;
+        if (Transpose4x4.IsSupported)
+            for (; c + 4 <= d; c += 4)
+                for (int r = 0; r < Chunk; r += 4) Transpose4x4.Run(rows + (long)r * d + c, d, dst + c * Chunk + r, Chunk);
+        for (; c < d; c++)
+            for (int r = 0; r < Chunk; r++) dst[c * Chunk + r] = rows[(long)r * d + c];
     }
 
     /// <summary>A rel-pos table [rows, keys, d] → [rows][d][keysPad], so a query row's terms are vector FMAs.</summary>

@@ -112,12 +112,14 @@ static unsafe class GemmCpu
             float* packedB = Buffer(ref bPackStore, (long)Math.Max(1, p.K) * panels * nr);
             PackB(p, B, j0, width, panels, packedB, parallel);
 
-            var (rowTasks, rowsPerTask, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
-            int tasks = rowTasks * colTasks;
+            var (rowTasks, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
+            int tasks = rowTasks * colTasks, rowPanels = (p.M + MR - 1) / MR;
             void Task(int t)
             {
-                int r0 = t / colTasks * rowsPerTask, q0 = t % colTasks * panelsPerTask;
-                Block(p, A, C, R, packedB, r0, Math.Min(rowsPerTask, p.M - r0), j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
+                // Row tasks take equal shares of the MR-row micro-panels (±1), so that the cores finish together.
+                int rt = t / colTasks, r0 = (int)((long)rowPanels * rt / rowTasks) * MR, r1 = Math.Min(p.M, (int)((long)rowPanels * (rt + 1) / rowTasks) * MR);
+                int q0 = t % colTasks * panelsPerTask;
+                Block(p, A, C, R, packedB, r0, r1 - r0, j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
             }
             if (parallel && tasks > 1) Parallel.For(0, tasks, Task);
             else for (int t = 0; t < tasks; t++) Task(t);
@@ -128,15 +130,14 @@ static unsafe class GemmCpu
     /// Tasks as blocks of rows, in a multiple of the core count so the cores finish together;
     /// when there are too few rows for that, the columns are split as well.
     /// </summary>
-    static (int RowTasks, int RowsPerTask, int ColTasks, int PanelsPerTask) Split(int m, int panels, bool parallel)
+    static (int RowTasks, int ColTasks, int PanelsPerTask) Split(int m, int panels, bool parallel)
     {
         int cores = parallel ? Environment.ProcessorCount : 1;
         int rowTasks = (m + MCMax - 1) / MCMax, colTasks = 1;
         if (rowTasks >= 2 * cores) rowTasks = (rowTasks + cores - 1) / cores * cores;
-        else if (parallel) colTasks = Math.Min(panels, (2 * cores + rowTasks - 1) / rowTasks);
-        int rowsPerTask = ((m + rowTasks - 1) / rowTasks + MR - 1) / MR * MR;
+        if (rowTasks < 2 * cores && parallel) colTasks = Math.Min(panels, (2 * cores + rowTasks - 1) / rowTasks);
         int panelsPerTask = (panels + colTasks - 1) / colTasks;
-        return ((m + rowsPerTask - 1) / rowsPerTask, rowsPerTask, (panels + panelsPerTask - 1) / panelsPerTask, panelsPerTask);
+        return (rowTasks, (panels + panelsPerTask - 1) / panelsPerTask, panelsPerTask);
     }
 
     /// <summary>
@@ -239,13 +240,13 @@ static unsafe class GemmCpu
         // Transposed B ([N, K], a Linear weight): each column is a contiguous run along k.
         if (w < nr) new Span<float>(dst, kc * nr).Clear();
         int j = 0;
-        if (Sse.IsSupported)
+        if (Transpose4x4.IsSupported)
             for (; j + 4 <= w; j += 4)
             {
                 float* src = B + (long)(j0 + j) * bCol + k0;
                 int k = 0;
                 for (; k + 4 <= kc; k += 4)
-                    Transpose4(src + k, bCol, dst + k * nr + j, nr);
+                    Transpose4x4.Run(src + k, bCol, dst + k * nr + j, nr);
                 for (; k < kc; k++)
                     for (int jj = 0; jj < 4; jj++) dst[k * nr + j + jj] = src[(long)jj * bCol + k];
             }
@@ -266,12 +267,12 @@ static unsafe class GemmCpu
             // 4×4 transposes (a scalar scatter was most of the packing time, and the packing ~6% of
             // the MLP's second GEMM, where there are fewest flops per element of A).
             int i = 0;
-            if (Sse.IsSupported)
+            if (Transpose4x4.IsSupported)
                 for (; i + 4 <= h; i += 4)
                 {
                     float* src = A + (long)(i0 + i) * aRow + k0;
                     int k = 0;
-                    for (; k + 4 <= kc; k += 4) Transpose4(src + k, aRow, dst + k * MR + i, MR);
+                    for (; k + 4 <= kc; k += 4) Transpose4x4.Run(src + k, aRow, dst + k * MR + i, MR);
                     for (; k < kc; k++)
                         for (int ii = 0; ii < 4; ii++) dst[k * MR + i + ii] = src[(long)ii * aRow + k];
                 }
@@ -288,24 +289,6 @@ static unsafe class GemmCpu
             float* src = A + (long)(k0 + k) * aCol + i0;
             for (int i = 0; i < h; i++) dst[k * MR + i] = src[i];
         }
-    }
-
-    /// <summary>dst[c·ldDst + r] = src[r·ldSrc + c] for a 4×4 block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose4(float* src, int ldSrc, float* dst, int ldDst)
-    {
-        var r0 = Sse.LoadVector128(src);
-        var r1 = Sse.LoadVector128(src + ldSrc);
-        var r2 = Sse.LoadVector128(src + 2 * (long)ldSrc);
-        var r3 = Sse.LoadVector128(src + 3 * (long)ldSrc);
-        var t0 = Sse.UnpackLow(r0, r1);
-        var t1 = Sse.UnpackLow(r2, r3);
-        var t2 = Sse.UnpackHigh(r0, r1);
-        var t3 = Sse.UnpackHigh(r2, r3);
-        Sse.Store(dst, Sse.MoveLowToHigh(t0, t1));
-        Sse.Store(dst + ldDst, Sse.MoveHighToLow(t1, t0));
-        Sse.Store(dst + 2 * ldDst, Sse.MoveLowToHigh(t2, t3));
-        Sse.Store(dst + 3 * ldDst, Sse.MoveHighToLow(t3, t2));
     }
 
     /// <summary>A per-thread pinned scratch buffer of at least n floats, 64-byte aligned for the vector loads.</summary>
