@@ -24,13 +24,18 @@ static unsafe class AttentionCpu
 
     /// <summary>Tile sizes and packed strides of one call.</summary>
     readonly record struct Plan(AttentionShape S, int TileKeys, int Tiles, int ChunksPerTile, int LdS, int DvPad, int KhPad, int KwPad,
-        int BlocksPerBatch, int BlockRows)
+        int BlocksPerBatch, int BlockRows, bool RelWDiagonal = false)
     {
         public long KtTile => (long)ChunksPerTile * Chunk * S.D;
         public long KtBatch => Tiles * KtTile;
-        /// <summary>Floats of the packed RelH and RelW tables, [qh][d][khPad] and [qw][d][kwPad].</summary>
+        /// <summary>
+        /// Floats of the packed RelH and RelW tables, [qh][d][khPad] and [qw][d][kwPad]; RelW as
+        /// one [d][LdRelW] table of its diagonals when <see cref="RelWDiagonal"/>.
+        /// </summary>
         public long RelHTable => (long)S.Qh * S.D * KhPad;
-        public long RelWTable => (long)S.Qw * S.D * KwPad;
+        public long RelWTable => RelWDiagonal ? (long)S.D * LdRelW : (long)S.Qw * S.D * KwPad;
+        /// <summary>Row length of the diagonal RelW table: one entry per key − query offset.</summary>
+        public int LdRelW => RoundUp(S.Qw + S.Kw - 1);
 
         public static Plan Of(AttentionShape s)
         {
@@ -64,6 +69,8 @@ static unsafe class AttentionCpu
     public static void Forward(Tensor q, Tensor k, Tensor v, Tensor output, RelPosBias? rel, AttentionShape s)
     {
         var plan = Plan.Of(s);
+        // Keys in whole vectors per key row, so a query column's terms are exactly KwPad = Kw lanes of the diagonal table.
+        if (rel != null && s.Kw % Chunk == 0 && IsDiagonal(rel.RelW.Span, s.Qw, s.Kw, s.D)) plan = plan with { RelWDiagonal = true };
         bool parallel = s.Flops > 4e6;
         // With a few batch items per core, each work item is a whole batch item: its keys are
         // packed into the thread's own buffer and used while still in cache. With fewer, the work
@@ -86,7 +93,8 @@ static unsafe class AttentionCpu
             if (rel != null)
             {
                 PackTable(rhp + rho, s.Qh, s.Kh, s.D, plan.KhPad, ops.RelH);
-                PackTable(rwp + rwo, s.Qw, s.Kw, s.D, plan.KwPad, ops.RelW);
+                if (plan.RelWDiagonal) PackDiagonals(rwp + rwo, s.Qw, s.Kw, s.D, plan.LdRelW, ops.RelW);
+                else PackTable(rwp + rwo, s.Qw, s.Kw, s.D, plan.KwPad, ops.RelW);
             }
             if (perBatch)
                 For(s.Batch, parallel, b =>
@@ -173,6 +181,33 @@ static unsafe class AttentionCpu
             for (int kk = 0; kk < keys; kk++)
                 for (int c = 0; c < d; c++)
                     dst[((long)r * d + c) * keysPad + kk] = table[((long)r * keys + kk) * d + c];
+    }
+
+    /// <summary>
+    /// Whether table[qj, ll] depends on ll − qj alone: get_rel_pos gives that whenever it does not
+    /// interpolate, as for SAM's encoder on its own grid. A 64² global block's RelW is then 127
+    /// distinct rows, 32 KB that stay in L1, where the per-column tables were 1 MB, streamed
+    /// from L3 for every block of query rows.
+    /// </summary>
+    static bool IsDiagonal(ReadOnlySpan<float> table, int rows, int keys, int d)
+    {
+        for (int r = 1; r < rows; r++)
+            for (int kk = 1; kk < keys; kk++)
+                if (!table.Slice((r * keys + kk) * d, d).SequenceEqual(table.Slice(((r - 1) * keys + kk - 1) * d, d))) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// A diagonal table [rows, keys, d] → [d][ld] with dst[c, kk − r + rows − 1] = table[r, kk, c]:
+    /// row r's terms are the keys-long run starting at rows − 1 − r.
+    /// </summary>
+    static void PackDiagonals(float* table, int rows, int keys, int d, int ld, float* dst)
+    {
+        new Span<float>(dst, checked(d * ld)).Clear();
+        for (int r = 0; r < rows; r++)
+            for (int kk = 0; kk < keys; kk++)
+                for (int c = 0; c < d; c++)
+                    dst[(long)c * ld + kk - r + rows - 1] = table[((long)r * keys + kk) * d + c];
     }
 
     /// <summary>v[b] → rows padded to a whole number of 16-wide vectors with zeros.</summary>
@@ -267,8 +302,10 @@ static unsafe class AttentionCpu
         for (int r = 0; r < n; r++)
         {
             int qi = (i0 + r) / s.Qw, qj = (i0 + r) % s.Qw;
-            AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelH + (long)qi * s.D * plan.KhPad, plan.KhPad, relH + r * plan.KhPad);
-            AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelW + (long)qj * s.D * plan.KwPad, plan.KwPad, relW + r * plan.KwPad);
+            AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelH + (long)qi * s.D * plan.KhPad, plan.KhPad, plan.KhPad, relH + r * plan.KhPad);
+            if (plan.RelWDiagonal)
+                AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelW + (s.Qw - 1 - qj), plan.LdRelW, plan.KwPad, relW + r * plan.KwPad);
+            else AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelW + (long)qj * s.D * plan.KwPad, plan.KwPad, plan.KwPad, relW + r * plan.KwPad);
         }
     }
 }

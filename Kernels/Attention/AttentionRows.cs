@@ -90,25 +90,41 @@ static unsafe class AttentionRows
     }
 
     /// <summary>
-    /// dst[0..width) = Σ_c q[c]·table[c, 0..width) for a table packed [d][width] (width a multiple
+    /// dst[0..width) = Σ_c q[c]·table[c, 0..width) for a table packed [d][ld] (width a multiple
     /// of 16): the q·RelH or q·RelW terms of one query row, 16 keys per vector.
     /// </summary>
-    public static void TableDots(float* q, int d, float* table, int width, float* dst)
+    public static void TableDots(float* q, int d, float* table, int ld, int width, float* dst)
     {
-        for (int x = 0; x < width; x += Chunk)
+        int x = 0;
+        // Four vectors of keys at a time (a global block's 64-key rows): one broadcast of q[c] feeds four chains.
+        for (; x + 4 * Chunk <= width; x += 4 * Chunk)
         {
-            // Four chains, so that the FMA latency is hidden when width is one vector (an encoder window).
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* t = table + x;
+            for (int c = 0; c < d; c++, t += ld)
+            {
+                var qc = Vector512.Create(q[c]);
+                a0 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t), a0);
+                a1 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t + Chunk), a1);
+                a2 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t + 2 * Chunk), a2);
+                a3 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t + 3 * Chunk), a3);
+            }
+            a0.Store(dst + x); a1.Store(dst + x + Chunk); a2.Store(dst + x + 2 * Chunk); a3.Store(dst + x + 3 * Chunk);
+        }
+        for (; x < width; x += Chunk)
+        {
+            // Four chains over c, so that the FMA latency is hidden when width is one vector (an encoder window).
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             float* t = table + x;
             int c = 0;
-            for (; c + 4 <= d; c += 4, t += 4 * width)
+            for (; c + 4 <= d; c += 4, t += 4 * ld)
             {
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c]), Vector512.Load(t), a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 1]), Vector512.Load(t + width), a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 2]), Vector512.Load(t + 2 * width), a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 3]), Vector512.Load(t + 3 * width), a3);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 1]), Vector512.Load(t + ld), a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 2]), Vector512.Load(t + 2 * ld), a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 3]), Vector512.Load(t + 3 * ld), a3);
             }
-            for (; c < d; c++, t += width) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c]), Vector512.Load(t), a0);
+            for (; c < d; c++, t += ld) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c]), Vector512.Load(t), a0);
             ((a0 + a1) + (a2 + a3)).Store(dst + x);
         }
     }
