@@ -174,9 +174,16 @@ static unsafe class GemmCpu
                 int col = j0 + q * nr, cols = Math.Min(nr, width - q * nr);
                 for (int i = 0; i < rows; i += MR)
                 {
-                    Prefetch(C + (long)(r0 + i) * p.N + col, p.N, Math.Min(MR, rows - i));
-                    GemmMicroKernel.Run(kc, packedA + (long)i * kc, panelB, tile);
-                    StoreTile(p, C, R, tile, r0 + i, Math.Min(MR, rows - i), col, cols, first, last, epilogue);
+                    int h = Math.Min(MR, rows - i);
+                    long o = (long)(r0 + i) * p.N + col;
+                    Prefetch(C + o, p.N, h);
+                    if (h == MR && cols == nr && GemmMicroKernel.CanStoreDirect(R != null, epilogue))
+                        GemmMicroKernel.RunInto(kc, packedA + (long)i * kc, panelB, C + o, R == null ? null : R + o, p.N, col, first, last, epilogue);
+                    else
+                    {
+                        GemmMicroKernel.Run(kc, packedA + (long)i * kc, panelB, tile);
+                        StoreTile(p, C, R, tile, r0 + i, h, col, cols, first, last, epilogue);
+                    }
                 }
             }
         }
