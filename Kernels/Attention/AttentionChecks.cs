@@ -39,6 +39,8 @@ public sealed class AttentionChecks : ICheckSuite
         new(2, 256, 256, 32, 32, (16, 16, 16, 16), Diagonal: true),
         new(1, 1024, 1024, 64, 64, (32, 32, 32, 32), Diagonal: true), // a small global block: several key tiles
         new(2, 48, 64, 16, 16, (3, 16, 4, 16), Diagonal: true),
+        new(2, 192, 128, 32, 32, (3, 64, 2, 64)),   // key rows of 64: the cpu path adds the bias in the score kernel
+        new(1, 256, 256, 16, 16, (2, 128, 2, 128), Diagonal: true),
     ];
 
     public IEnumerable<KernelCheck> Cases(Device device)

@@ -36,6 +36,11 @@ static unsafe class AttentionCpu
         public long RelWTable => RelWDiagonal ? (long)S.D * LdRelW : (long)S.Qw * S.D * KwPad;
         /// <summary>Row length of the diagonal RelW table: one entry per key − query offset.</summary>
         public int LdRelW => RoundUp(S.Qw + S.Kw - 1);
+        /// <summary>
+        /// Whether the score kernel adds the rel bias from the relH and relW terms itself, with no
+        /// bias tile: when key rows are whole groups of 64 keys (a global block's 64-wide grid).
+        /// </summary>
+        public bool BiasInScores => S.HasRel && S.Kw % (4 * Chunk) == 0 && Vector512.IsHardwareAccelerated;
 
         public static Plan Of(AttentionShape s)
         {
@@ -266,11 +271,23 @@ static unsafe class AttentionCpu
             for (int g = 0; g < groups; g++)
             {
                 int r0 = g * Rows;
-                if (s.HasRel) AttentionRows.BiasTile(relH + r0 * plan.KhPad, plan.KhPad, relW + r0 * plan.KwPad, plan.KwPad, s.Kw, j0, nt, sTile, plan.LdS);
                 int c = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; c + 4 <= chunks; c += 4) Scores4(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel);
-                for (; c < chunks; c++) Scores1(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel);
+                if (plan.BiasInScores)
+                    // Every 64 keys lie in one key row: the bias is that row of relW plus one relH term per query row.
+                    for (; c < chunks; c += 4)
+                    {
+                        int j = j0 + c * Chunk;
+                        Scores4(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS,
+                            relW + r0 * plan.KwPad + j % s.Kw, plan.KwPad, relH + r0 * plan.KhPad + j / s.Kw, plan.KhPad);
+                    }
+                else
+                {
+                    if (s.HasRel) AttentionRows.BiasTile(relH + r0 * plan.KhPad, plan.KhPad, relW + r0 * plan.KwPad, plan.KwPad, s.Kw, j0, nt, sTile, plan.LdS);
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; c + 4 <= chunks; c += 4)
+                            Scores4(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel ? sTile + c * Chunk : null, plan.LdS, null, 0);
+                    for (; c < chunks; c++) Scores1(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel);
+                }
 
                 AttentionRows.OnlineSoftmax(sTile, plan.LdS, nt, m + r0, l + r0 * Chunk, alpha);
 

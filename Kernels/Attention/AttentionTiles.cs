@@ -17,9 +17,13 @@ static unsafe class AttentionTiles
     public const int Rows = 6;
     public const int Chunk = 16;
 
-    /// <summary>Six rows × 64 keys (four Kᵀ chunks).</summary>
+    /// <summary>
+    /// Six rows × 64 keys (four Kᵀ chunks). With a bias (rows ldBias apart), S += bias, and with
+    /// shift too (one value per row, ldShift apart), S += bias + shift: the rel bias, as the
+    /// bias tile holds it, straight from a row of relW terms and a relH term.
+    /// </summary>
     [SkipLocalsInit]
-    public static void Scores4(float* q, int d, float* kt, float* s, int ldS, bool addBias)
+    public static void Scores4(float* q, int d, float* kt, float* s, int ldS, float* bias, int ldBias, float* shift, int ldShift)
     {
         Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33, s40, s41, s42, s43, s50, s51, s52, s53;
         s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = s40 = s41 = s42 = s43 = s50 = s51 = s52 = s53 = Vector512<float>.Zero;
@@ -48,15 +52,29 @@ static unsafe class AttentionTiles
             s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51);
             s52 = Vector512.FusedMultiplyAdd(a, b2, s52); s53 = Vector512.FusedMultiplyAdd(a, b3, s53);
         }
-        if (addBias)
+        if (bias != null)
         {
-            s00 += Vector512.Load(s); s01 += Vector512.Load(s + 16); s02 += Vector512.Load(s + 32); s03 += Vector512.Load(s + 48);
-            s10 += Vector512.Load(s + ldS); s11 += Vector512.Load(s + ldS + 16); s12 += Vector512.Load(s + ldS + 32); s13 += Vector512.Load(s + ldS + 48);
-            s20 += Vector512.Load(s + 2 * ldS); s21 += Vector512.Load(s + 2 * ldS + 16); s22 += Vector512.Load(s + 2 * ldS + 32); s23 += Vector512.Load(s + 2 * ldS + 48);
-            s30 += Vector512.Load(s + 3 * ldS); s31 += Vector512.Load(s + 3 * ldS + 16); s32 += Vector512.Load(s + 3 * ldS + 32); s33 += Vector512.Load(s + 3 * ldS + 48);
-            s40 += Vector512.Load(s + 4 * ldS); s41 += Vector512.Load(s + 4 * ldS + 16); s42 += Vector512.Load(s + 4 * ldS + 32); s43 += Vector512.Load(s + 4 * ldS + 48);
-            s50 += Vector512.Load(s + 5 * ldS); s51 += Vector512.Load(s + 5 * ldS + 16); s52 += Vector512.Load(s + 5 * ldS + 32); s53 += Vector512.Load(s + 5 * ldS + 48);
+            bool shifted = shift != null;
+            float* w0 = bias;
+            var h0 = shifted ? Vector512.Create(shift[0 * ldShift]) : default;
+            s00 += Bias(w0, h0, shifted); s01 += Bias(w0 + 16, h0, shifted); s02 += Bias(w0 + 32, h0, shifted); s03 += Bias(w0 + 48, h0, shifted);
+            float* w1 = bias + ldBias;
+            var h1 = shifted ? Vector512.Create(shift[1 * ldShift]) : default;
+            s10 += Bias(w1, h1, shifted); s11 += Bias(w1 + 16, h1, shifted); s12 += Bias(w1 + 32, h1, shifted); s13 += Bias(w1 + 48, h1, shifted);
+            float* w2 = bias + 2 * ldBias;
+            var h2 = shifted ? Vector512.Create(shift[2 * ldShift]) : default;
+            s20 += Bias(w2, h2, shifted); s21 += Bias(w2 + 16, h2, shifted); s22 += Bias(w2 + 32, h2, shifted); s23 += Bias(w2 + 48, h2, shifted);
+            float* w3 = bias + 3 * ldBias;
+            var h3 = shifted ? Vector512.Create(shift[3 * ldShift]) : default;
+            s30 += Bias(w3, h3, shifted); s31 += Bias(w3 + 16, h3, shifted); s32 += Bias(w3 + 32, h3, shifted); s33 += Bias(w3 + 48, h3, shifted);
+            float* w4 = bias + 4 * ldBias;
+            var h4 = shifted ? Vector512.Create(shift[4 * ldShift]) : default;
+            s40 += Bias(w4, h4, shifted); s41 += Bias(w4 + 16, h4, shifted); s42 += Bias(w4 + 32, h4, shifted); s43 += Bias(w4 + 48, h4, shifted);
+            float* w5 = bias + 5 * ldBias;
+            var h5 = shifted ? Vector512.Create(shift[5 * ldShift]) : default;
+            s50 += Bias(w5, h5, shifted); s51 += Bias(w5 + 16, h5, shifted); s52 += Bias(w5 + 32, h5, shifted); s53 += Bias(w5 + 48, h5, shifted);
         }
+
         s00.Store(s); s01.Store(s + 16); s02.Store(s + 32); s03.Store(s + 48);
         s10.Store(s + ldS); s11.Store(s + ldS + 16); s12.Store(s + ldS + 32); s13.Store(s + ldS + 48);
         s20.Store(s + 2 * ldS); s21.Store(s + 2 * ldS + 16); s22.Store(s + 2 * ldS + 32); s23.Store(s + 2 * ldS + 48);
@@ -64,6 +82,9 @@ static unsafe class AttentionTiles
         s40.Store(s + 4 * ldS); s41.Store(s + 4 * ldS + 16); s42.Store(s + 4 * ldS + 32); s43.Store(s + 4 * ldS + 48);
         s50.Store(s + 5 * ldS); s51.Store(s + 5 * ldS + 16); s52.Store(s + 5 * ldS + 32); s53.Store(s + 5 * ldS + 48);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Bias(float* bias, Vector512<float> shift, bool shifted) => shifted ? Vector512.Load(bias) + shift : Vector512.Load(bias);
 
     /// <summary>Six rows × 16 keys (one Kᵀ chunk) as two Vector256 per row.</summary>
     [SkipLocalsInit]
