@@ -316,13 +316,45 @@ static unsafe class AttentionCpu
         var s = plan.S;
         new Span<float>(relH + n * plan.KhPad, (rows - n) * plan.KhPad).Clear();
         new Span<float>(relW + n * plan.KwPad, (rows - n) * plan.KwPad).Clear();
-        for (int r = 0; r < n; r++)
-        {
-            int qi = (i0 + r) / s.Qw, qj = (i0 + r) % s.Qw;
-            AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelH + (long)qi * s.D * plan.KhPad, plan.KhPad, plan.KhPad, relH + r * plan.KhPad);
-            if (plan.RelWDiagonal)
-                AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelW + (s.Qw - 1 - qj), plan.LdRelW, plan.KwPad, relW + r * plan.KwPad);
-            else AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelW + (long)qj * s.D * plan.KwPad, plan.KwPad, plan.KwPad, relW + r * plan.KwPad);
-        }
+        // Tables one vector wide (an encoder window's 14 keys) go six query rows at a time, as
+        // six independent chains: one query row's 64-term dot products were latency-bound.
+        // q·RelH: the rows of one query-grid row share their table.
+        if (plan.KhPad == Chunk)
+            for (int r = 0; r < n;)
+            {
+                int qi = (i0 + r) / s.Qw, run = Math.Min(n, (qi + 1) * s.Qw - i0) - r;
+                for (int k = 0; k < run; k += Rows)
+                    TableRows(q + (long)(r + k) * s.D, s.D, Math.Min(Rows, run - k), s.D, ops.RelH + (long)qi * s.D * Chunk, Chunk,
+                        relH + (r + k) * Chunk, Chunk);
+                r += run;
+            }
+        else
+            for (int r = 0; r < n; r++)
+                AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelH + (long)(i0 + r) / s.Qw * s.D * plan.KhPad, plan.KhPad, plan.KhPad, relH + r * plan.KhPad);
+        // q·RelW: the rows of one query-grid column, Qw apart, share theirs.
+        if (plan.KwPad == Chunk)
+            for (int qj = 0; qj < s.Qw; qj++)
+            {
+                int first = ((qj - i0) % s.Qw + s.Qw) % s.Qw, count = first < n ? (n - 1 - first) / s.Qw + 1 : 0;
+                float* table = RelWTable(ops, plan, qj, out int ld);
+                for (int k = 0; k < count; k += Rows)
+                {
+                    int r = first + k * s.Qw;
+                    TableRows(q + (long)r * s.D, (long)s.Qw * s.D, Math.Min(Rows, count - k), s.D, table, ld, relW + r * Chunk, s.Qw * Chunk);
+                }
+            }
+        else
+            for (int r = 0; r < n; r++)
+            {
+                float* table = RelWTable(ops, plan, (i0 + r) % s.Qw, out int ld);
+                AttentionRows.TableDots(q + (long)r * s.D, s.D, table, ld, plan.KwPad, relW + r * plan.KwPad);
+            }
+    }
+
+    /// <summary>Query column qj's packed RelW table [d][KwPad], its rows ld apart.</summary>
+    static float* RelWTable(Operands ops, Plan plan, int qj, out int ld)
+    {
+        ld = plan.RelWDiagonal ? plan.LdRelW : plan.KwPad;
+        return plan.RelWDiagonal ? ops.RelW + (plan.S.Qw - 1 - qj) : ops.RelW + (long)qj * plan.S.D * plan.KwPad;
     }
 }

@@ -199,4 +199,52 @@ static unsafe class AttentionTiles
         o40.Store(o + 4 * ldO); o41.Store(o + 4 * ldO + 8);
         o50.Store(o + 5 * ldO); o51.Store(o + 5 * ldO + 8);
     }
+
+    /// <summary>
+    /// Up to six query rows (ldq apart) against one rel-pos table one vector wide, packed [d][ld]:
+    /// dst[r] = Σ_c q[r, c]·table[c, 0..16), rows ldDst apart, summed as even and odd c apart.
+    /// Missing rows repeat row 0 and are not stored.
+    /// </summary>
+    [SkipLocalsInit]
+    public static void TableRows(float* q, long ldq, int rows, int d, float* table, int ld, float* dst, long ldDst)
+    {
+        float* q0 = q, q1 = q + (rows > 1 ? ldq : 0), q2 = q + (rows > 2 ? 2 * ldq : 0);
+        float* q3 = q + (rows > 3 ? 3 * ldq : 0), q4 = q + (rows > 4 ? 4 * ldq : 0), q5 = q + (rows > 5 ? 5 * ldq : 0);
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default;
+        Vector512<float> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default;
+        int c = 0;
+        for (; c + 2 <= d; c += 2, table += 2 * ld)
+        {
+            var t = Vector512.Load(table);
+            e0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[c]), t, e0);
+            e1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[c]), t, e1);
+            e2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[c]), t, e2);
+            e3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[c]), t, e3);
+            e4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[c]), t, e4);
+            e5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[c]), t, e5);
+            t = Vector512.Load(table + ld);
+            o0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[c + 1]), t, o0);
+            o1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[c + 1]), t, o1);
+            o2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[c + 1]), t, o2);
+            o3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[c + 1]), t, o3);
+            o4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[c + 1]), t, o4);
+            o5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[c + 1]), t, o5);
+        }
+        if (c < d)
+        {
+            var t = Vector512.Load(table);
+            e0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[c]), t, e0);
+            e1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[c]), t, e1);
+            e2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[c]), t, e2);
+            e3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[c]), t, e3);
+            e4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[c]), t, e4);
+            e5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[c]), t, e5);
+        }
+        (e0 + o0).Store(dst);
+        if (rows > 1) (e1 + o1).Store(dst + ldDst);
+        if (rows > 2) (e2 + o2).Store(dst + 2 * ldDst);
+        if (rows > 3) (e3 + o3).Store(dst + 3 * ldDst);
+        if (rows > 4) (e4 + o4).Store(dst + 4 * ldDst);
+        if (rows > 5) (e5 + o5).Store(dst + 5 * ldDst);
+    }
 }
