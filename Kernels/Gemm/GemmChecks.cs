@@ -65,6 +65,9 @@ public sealed class GemmChecks : ICheckSuite
         new(1, 301, 129, 77, TransA: true, Residual: Residual.AliasC, Alpha: -2f),
         new(1, 40, 70, 1500, TransB: true, Bias: true, Act: Activation.Gelu, Residual: Residual.AliasC),
         new(1, 130, 33, 2100, TransA: true, Act: Activation.Relu, Residual: Residual.Separate),
+        // The encoder's MLP: whole native tiles finished from registers over two K slabs, the residual in place / GELU.
+        new(1, 36, 64, 2100, TransB: true, Bias: true, Residual: Residual.AliasC),
+        new(1, 36, 70, 1100, TransB: true, Bias: true, Act: Activation.Gelu),
         new(3, 33, 65, 17),
         new(3, 65, 33, 40, TransB: true, A: Operand.Shared),
         new(4, 7, 130, 65, TransA: true, B: Operand.Unit, Bias: true, Act: Activation.Relu, Residual: Residual.Separate),
