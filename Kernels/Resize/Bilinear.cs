@@ -1,4 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using ILGPU;
 using ILGPU.Runtime;
 using SamEngine.Engine;
@@ -45,28 +44,21 @@ public static class Bilinear
     // when upscaling), then output rows are a vectorised blend of two such rows.
     static void Cpu((float[] Array, int Offset) x, (float[] Array, int Offset) rows, (float[] Array, int Offset) y, ResizeDims s)
     {
-        var across = LinearTaps.All(s.W, s.Wo);
+        var across = new RowResampler(s.W, s.Wo);
         var down = LinearTaps.All(s.H, s.Ho);
         var needed = new bool[s.H];
         foreach (var t in down) needed[t.I0] = needed[t.I1] = true;
         Parallel.For(0, s.Planes * s.H, r =>
         {
             if (!needed[r % s.H]) return;
-            var src = x.Array.AsSpan(x.Offset + (r / s.H * s.PlaneH + r % s.H) * s.PlaneW, s.W);
-            var dst = rows.Array.AsSpan(rows.Offset + r * s.Wo, s.Wo);
-            for (int o = 0; o < dst.Length; o++)
-            {
-                var t = across[o];
-                dst[o] = t.W0 * src[t.I0] + t.W1 * src[t.I1];
-            }
+            across.Across(x.Array.AsSpan(x.Offset + (r / s.H * s.PlaneH + r % s.H) * s.PlaneW, s.W), rows.Array.AsSpan(rows.Offset + r * s.Wo, s.Wo));
         });
         Parallel.For(0, s.Planes * s.Ho, r =>
         {
             int plane = r / s.Ho;
             var t = down[r % s.Ho];
-            var dst = y.Array.AsSpan(y.Offset + r * s.Wo, s.Wo);
-            TensorPrimitives.Multiply(rows.Array.AsSpan(rows.Offset + (plane * s.H + t.I0) * s.Wo, s.Wo), t.W0, dst);
-            TensorPrimitives.MultiplyAdd(rows.Array.AsSpan(rows.Offset + (plane * s.H + t.I1) * s.Wo, s.Wo), t.W1, dst, dst);
+            RowResampler.Down(rows.Array.AsSpan(rows.Offset + (plane * s.H + t.I0) * s.Wo, s.Wo), t.W0,
+                rows.Array.AsSpan(rows.Offset + (plane * s.H + t.I1) * s.Wo, s.Wo), t.W1, y.Array.AsSpan(y.Offset + r * s.Wo, s.Wo));
         });
     }
 

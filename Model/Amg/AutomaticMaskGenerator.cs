@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using SamEngine.Engine;
 
@@ -11,8 +12,9 @@ namespace SamEngine.Model;
 /// are removed by box NMS within each crop and then across crops (masks from smaller crops
 /// preferred), and optionally small holes and islands are cleaned up. Steps, thresholds,
 /// number types and orders follow the reference, so the records come out as its do.
-/// Memory stays at one crop-sized plane: each candidate is upscaled, scored and run-length
-/// encoded on its own, and only candidates that pass the IoU filter are upscaled at all.
+/// Each candidate that passes the IoU filter is upscaled, scored and run-length encoded on its
+/// own, streamed row by row (no full-resolution float plane), the candidates of a batch in
+/// parallel; the memory is one crop-sized binary mask per thread.
 /// </summary>
 public sealed class AutomaticMaskGenerator
 {
@@ -92,7 +94,6 @@ public sealed class AutomaticMaskGenerator
     List<Candidate> ProcessCrop(RgbImage image, BoxXyxy crop, int layer, Tally tally)
     {
         int ch = crop.Height, cw = crop.Width;
-        var imageBox = new BoxXyxy(0, 0, image.Width, image.Height);
         tally.Encoder.Start();
         predictor.SetImage(Crop(image, crop));
         tally.Encoder.Stop();
@@ -101,12 +102,9 @@ public sealed class AutomaticMaskGenerator
         var prompts = pointGrids[layer];
         // points_for_image: the grid scaled by the crop's (w, h), in float64.
         var points = Array.ConvertAll(prompts, p => (X: p.X * cw, Y: p.Y * ch));
-        var post = new MaskPostprocessing(predictor.ImageSize, predictor.InputSize, (ch, cw));
-        using var plane = Tensor.Empty(device, ch, cw);
-        var binary = new bool[ch * cw];
+        var workers = new ConcurrentBag<StreamedPostprocessing>();
         var candidates = new List<Candidate>();
-        float iouThresh = (float)Options.PredIouThresh, stabilityThresh = (float)Options.StabilityScoreThresh;
-        float maskThreshold = predictor.MaskThreshold;
+        float iouThresh = (float)Options.PredIouThresh;
 
         for (int start = 0; start < points.Length; start += Options.PointsPerBatch)
         {
@@ -121,29 +119,34 @@ public sealed class AutomaticMaskGenerator
             tally.Prompts += b;
 
             tally.Postprocess.Start();
+            int c = lowRes.Dim(1), lh = lowRes.Dim(2), lw = lowRes.Dim(3);
+            // Candidates in the reference's order: prompt-major, then the prompt's masks.
+            var scored = Enumerable.Range(0, b * c).Where(i => !(Options.PredIouThresh > 0 && !(iou[i] > iouThresh))).ToArray();
+            var outcomes = new Outcome[scored.Length];
             using (lowRes)
+            using (Profiler.Launch(device, "amg_postprocess", PostprocessFlops(scored.Length, lh, ch, cw), 4.0 * scored.Length * lh * lw + (double)scored.Length * ch * cw))
             {
-                int c = lowRes.Dim(1), lh = lowRes.Dim(2), lw = lowRes.Dim(3);
-                var flat = lowRes.Reshape(b * c, lh * lw);
-                int kept = 0;
-                // Candidates in the reference's order: prompt-major, then the prompt's masks.
-                for (int i = 0; i < b * c; i++)
-                {
-                    if (Options.PredIouThresh > 0 && !(iou[i] > iouThresh)) continue;
-                    post.Forward(flat.Slice(i, 1), lh, lw, plane);
-                    tally.MasksScored++;
-                    ReadOnlySpan<float> logits = device.Kind == DeviceKind.Cpu ? plane.Span : plane.Download();
-                    float stability = StabilityScore.Compute(logits, ch, cw, maskThreshold, Options.StabilityScoreOffset);
-                    if (Options.StabilityScoreThresh > 0 && !(stability >= stabilityThresh)) continue;
-                    kept++;
-                    LogitMask.Threshold(logits, maskThreshold, binary);
-                    var box = MaskBoxes.FromMask(binary, ch, cw);
-                    if (MaskBoxes.IsNearCropEdge(box, crop, imageBox)) continue;
-                    candidates.Add(new Candidate(Rle.EncodeUncropped(binary, crop, image.Height, image.Width), box, iou[i], points[start + i / c], stability));
-                }
-                // batched_mask_to_box gives float zeros for no masks, and concatenation promotes the crop's boxes to float.
-                if (kept == 0) tally.BoxesAreFloat = true;
+                (float[] Array, int Offset) logits = device.Kind == DeviceKind.Cpu ? lowRes.HostArray : (lowRes.Download(), 0);
+                Parallel.For(0, scored.Length,
+                    () => workers.TryTake(out var w) ? w : new StreamedPostprocessing(predictor.ImageSize, predictor.InputSize, (ch, cw), (lh, lw)),
+                    (j, _, post) =>
+                    {
+                        outcomes[j] = Postprocess(post, logits.Array, logits.Offset + scored[j] * lh * lw, crop, image);
+                        return post;
+                    },
+                    workers.Add);
             }
+            tally.MasksScored += scored.Length;
+            int kept = 0;
+            for (int j = 0; j < scored.Length; j++)
+            {
+                var o = outcomes[j];
+                if (!o.Kept) continue;
+                kept++;
+                if (o.Rle != null) candidates.Add(new Candidate(o.Rle, o.Box, iou[scored[j]], points[start + scored[j] / c], o.Stability));
+            }
+            // batched_mask_to_box gives float zeros for no masks, and concatenation promotes the crop's boxes to float.
+            if (kept == 0) tally.BoxesAreFloat = true;
             tally.Postprocess.Stop();
         }
         predictor.ResetImage();
@@ -161,6 +164,26 @@ public sealed class AutomaticMaskGenerator
         if (candidates.Count == 0) tally.CropBoxesAreFloat = true;
         tally.Postprocess.Stop();
         return candidates;
+    }
+
+    /// <summary>A scored candidate: kept if stable enough, with its RLE unless its box is cut by the crop's edge.</summary>
+    readonly record struct Outcome(bool Kept, float Stability, BoxXyxy Box, Rle? Rle);
+
+    /// <summary>One candidate from its low-resolution logits: upscaled and scored, then boxed and encoded if it passes.</summary>
+    Outcome Postprocess(StreamedPostprocessing post, float[] logits, int offset, BoxXyxy crop, RgbImage image)
+    {
+        float stability = post.Run(logits, offset, predictor.MaskThreshold, Options.StabilityScoreOffset);
+        if (Options.StabilityScoreThresh > 0 && !(stability >= (float)Options.StabilityScoreThresh)) return default;
+        var box = MaskBoxes.FromMask(post.Mask, crop.Height, crop.Width);
+        if (MaskBoxes.IsNearCropEdge(box, crop, new BoxXyxy(0, 0, image.Width, image.Height))) return new Outcome(true, stability, box, null);
+        return new Outcome(true, stability, box, Rle.EncodeUncropped(post.Mask, crop, image.Height, image.Width));
+    }
+
+    /// <summary>The profiler's count: per candidate, 3 flop per value of the two resizes' four passes and 3 comparisons per pixel.</summary>
+    double PostprocessFlops(int candidates, int lh, int ch, int cw)
+    {
+        var (ih, iw) = predictor.InputSize;
+        return candidates * (3.0 * ((double)lh * iw + (double)ih * iw + (double)ih * cw + (double)ch * cw) + 3.0 * ch * cw);
     }
 
     /// <summary>

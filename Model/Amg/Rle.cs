@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -62,65 +63,105 @@ public sealed class Rle
     /// Those are found row by row (a vectorised comparison of each row with the one above, plus
     /// each column's first and last pixel against what precedes and follows it in the padded
     /// image), then put in column-major order: the work follows the mask's edges, not its area.
+    /// Each column's changes are found top to bottom, so a counting sort by column orders them.
     /// </summary>
     static Rle EncodePlaced(ReadOnlySpan<bool> mask, int h, int w, int x0, int y0, int imageHeight, int imageWidth)
     {
         if (mask.Length != h * w) throw new ArgumentException($"mask has {mask.Length} pixels, not {h}×{w}");
         var m = MemoryMarshal.AsBytes(mask);
-        var changes = new List<int>();
+        using var changes = new Changes(imageHeight, x0, w);
         // A column's first pixel follows the previous column's last one only when the crop spans
         // the image's height and that column is in the crop; otherwise it follows padding (0).
         bool fullHeight = y0 == 0 && h == imageHeight;
+        // After a column's last pixel comes padding below it, or the next column's top: the
+        // padding of a column outside the crop, or a crop column handled below. That top is row 0
+        // of its column, found first; the padding below a column, row y0 + h, comes last.
+        bool reachesBottom = y0 + h >= imageHeight;
+        if (reachesBottom)
+            for (int x = 0; x < w; x++)
+                if (m[(h - 1) * w + x] != 0 && x0 + x + 1 < imageWidth && !(fullHeight && x + 1 < w)) changes.Add(x + 1, 0);
         for (int x = 0; x < w; x++)
         {
             bool before = fullHeight && x > 0 && m[(h - 1) * w + x - 1] != 0;
-            if ((m[x] != 0) != before) changes.Add((x0 + x) * imageHeight + y0);
+            if ((m[x] != 0) != before) changes.Add(x, y0);
         }
-        for (int y = 1; y < h; y++)
-        {
-            var above = m.Slice((y - 1) * w, w);
-            var row = m.Slice(y * w, w);
-            for (int x = FirstDifference(above, row, 0); x >= 0; x = FirstDifference(above, row, x + 1))
-                changes.Add((x0 + x) * imageHeight + y0 + y);
-        }
-        // After a column's last pixel comes padding below it, or the next column's top: the
-        // padding of a column outside the crop, or a crop column already handled above.
-        for (int x = 0; x < w; x++)
-        {
-            if (m[(h - 1) * w + x] == 0) continue;
-            if (y0 + h < imageHeight) changes.Add((x0 + x) * imageHeight + y0 + h);
-            else if (x0 + x + 1 < imageWidth && !(fullHeight && x + 1 < w)) changes.Add((x0 + x + 1) * imageHeight);
-        }
-        var sorted = changes.ToArray();
-        Array.Sort(sorted);
-        var counts = new int[sorted.Length + 1];
-        int previous = 0;
-        for (int i = 0; i < sorted.Length; i++)
-        {
-            counts[i] = sorted[i] - previous;
-            previous = sorted[i];
-        }
-        counts[^1] = imageHeight * imageWidth - previous;
+        for (int y = 1; y < h; y++) changes.AddDifferences(m.Slice((y - 1) * w, w), m.Slice(y * w, w), y0 + y);
+        if (!reachesBottom)
+            for (int x = 0; x < w; x++)
+                if (m[(h - 1) * w + x] != 0) changes.Add(x, y0 + h);
+        var counts = changes.RunLengths(imageHeight * imageWidth);
         return new Rle(imageHeight, imageWidth, counts);
     }
 
-    /// <summary>The first index ≥ start where the rows differ, or −1.</summary>
-    static int FirstDifference(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, int start)
+    /// <summary>
+    /// Change positions (column-major pixel indices of the image) with their crop column 0..w,
+    /// each column's in order; buffers from the shared pool, as a mask with fine stripes has
+    /// ~10⁵ changes and AMG encodes thousands of masks.
+    /// </summary>
+    sealed class Changes(int imageHeight, int x0, int w) : IDisposable
     {
-        int i = start;
-        if (Vector256.IsHardwareAccelerated)
+        readonly int[] perColumn = new int[w + 2];
+        int[] positions = ArrayPool<int>.Shared.Rent(4 * w + 16), columns = ArrayPool<int>.Shared.Rent(4 * w + 16);
+        int count;
+
+        public void Add(int x, int imageRow)
         {
-            ref byte ra = ref MemoryMarshal.GetReference(a);
-            ref byte rb = ref MemoryMarshal.GetReference(b);
-            for (; i <= a.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
-            {
-                uint differ = ~Vector256.Equals(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)).ExtractMostSignificantBits();
-                if (differ != 0) return i + BitOperations.TrailingZeroCount(differ);
-            }
+            if (count == positions.Length) Grow(ref positions);
+            if (count == columns.Length) Grow(ref columns);
+            positions[count] = (x0 + x) * imageHeight + imageRow;
+            columns[count++] = x;
+            perColumn[x + 1]++;
         }
-        for (; i < a.Length; i++)
-            if (a[i] != b[i]) return i;
-        return -1;
+
+        void Grow(ref int[] buffer)
+        {
+            var larger = ArrayPool<int>.Shared.Rent(2 * buffer.Length);
+            buffer.AsSpan(0, count).CopyTo(larger);
+            ArrayPool<int>.Shared.Return(buffer);
+            buffer = larger;
+        }
+
+        /// <summary>Adds the columns where a row differs from the one above, 32 pixels per comparison.</summary>
+        public void AddDifferences(ReadOnlySpan<byte> above, ReadOnlySpan<byte> row, int imageRow)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                ref byte ra = ref MemoryMarshal.GetReference(above);
+                ref byte rb = ref MemoryMarshal.GetReference(row);
+                for (; i <= row.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+                {
+                    uint differ = ~Vector256.Equals(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)).ExtractMostSignificantBits();
+                    for (; differ != 0; differ &= differ - 1) Add(i + BitOperations.TrailingZeroCount(differ), imageRow);
+                }
+            }
+            for (; i < row.Length; i++)
+                if (above[i] != row[i]) Add(i, imageRow);
+        }
+
+        /// <summary>The runs between the changes, put in column-major order by a counting sort on their columns.</summary>
+        public int[] RunLengths(int pixels)
+        {
+            for (int x = 1; x < perColumn.Length; x++) perColumn[x] += perColumn[x - 1];
+            var sorted = ArrayPool<int>.Shared.Rent(count);
+            for (int i = 0; i < count; i++) sorted[perColumn[columns[i]]++] = positions[i];
+            var counts = new int[count + 1];
+            int previous = 0;
+            for (int i = 0; i < count; i++)
+            {
+                counts[i] = sorted[i] - previous;
+                previous = sorted[i];
+            }
+            counts[^1] = pixels - previous;
+            ArrayPool<int>.Shared.Return(sorted);
+            return counts;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(positions);
+            ArrayPool<int>.Shared.Return(columns);
+        }
     }
 
     /// <summary>The row-major h×w mask (rle_to_mask).</summary>

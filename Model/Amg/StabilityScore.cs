@@ -19,16 +19,26 @@ public static class StabilityScore
     public static float Compute(ReadOnlySpan<float> logits, int height, int width, double maskThreshold, double offset)
     {
         if (logits.Length != height * width) throw new ArgumentException($"logits have {logits.Length} values, not {height}×{width}");
-        float high = (float)(maskThreshold + offset), low = (float)(maskThreshold - offset);
-        int intersection = 0, union = 0;
-        for (int y = 0; y < height; y++)
+        var counts = new Counts(maskThreshold, offset);
+        for (int y = 0; y < height; y++) counts.AddRow(logits.Slice(y * width, width));
+        return counts.Score;
+    }
+
+    /// <summary>The counts of a mask fed one row at a time, for callers that never hold the whole mask.</summary>
+    public struct Counts(double maskThreshold, double offset)
+    {
+        readonly float high = (float)(maskThreshold + offset), low = (float)(maskThreshold - offset);
+        int intersection, union;
+
+        public void AddRow(ReadOnlySpan<float> row)
         {
-            var (above, aboveLow) = CountAbove(logits.Slice(y * width, width), high, low);
+            var (above, aboveLow) = CountAbove(row, high, low);
             // A row's count wraps as an int16 sum does; the sum over rows is an int32.
             intersection += unchecked((short)above);
             union += unchecked((short)aboveLow);
         }
-        return (float)intersection / union;
+
+        public readonly float Score => (float)intersection / union;
     }
 
     /// <summary>How many values exceed t1 and how many t2 (NaN never does), in one pass of vector comparisons.</summary>

@@ -54,7 +54,7 @@ public sealed class BenchCommandTests : IDisposable
         var root = json.RootElement;
         Assert.Equal(10, root.GetProperty("decoder_runs_ms").GetArrayLength());
         Assert.True(root.GetProperty("decoder_ms").GetDouble() > 0);
-        foreach (var skipped in new[] { "encoder", "decoder_batch64", "amg" })
+        foreach (var skipped in new[] { "encoder", "decoder_batch64", "amg", "amg_postprocess" })
         {
             Assert.Equal(0, root.GetProperty(skipped + "_runs_ms").GetArrayLength());
             Assert.Equal(JsonValueKind.Null, root.GetProperty(skipped + "_ms").ValueKind);
@@ -63,6 +63,28 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(0, textCode);
         Assert.Contains("64 points", text);
         Assert.DoesNotContain("image encoder", text);
+    }
+
+    [Fact]
+    public void AmgPostprocessStagePostprocessesEveryCandidate()
+    {
+        var (code, stdout, stderr) = Sam("bench", "--arch", "mini", "--repeat", "1", "--json", "--device", "cpu", "--stages", "amg_postprocess");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal(0, root.GetProperty("amg_runs_ms").GetArrayLength());
+        Assert.Equal(1, root.GetProperty("amg_postprocess_runs_ms").GetArrayLength());
+        // With the IoU and stability filters off, all three masks of each of the 32×32 prompts are upscaled, scored and encoded.
+        Assert.Equal(32 * 32, root.GetProperty("amg_postprocess_prompts").GetInt32());
+        Assert.Equal(3 * 32 * 32, root.GetProperty("amg_postprocess_masks_scored").GetInt32());
+        Assert.True(root.GetProperty("amg_postprocess_masks").GetInt32() > 0);
+        foreach (var key in new[] { "amg_postprocess_ms", "amg_postprocess_cpu_ms_per_run", "amg_postprocess_encoder_ms", "amg_postprocess_decoder_ms", "amg_postprocess_postprocess_ms" })
+            Assert.True(root.GetProperty(key).GetDouble() > 0, $"{key} = {root.GetProperty(key)}");
+
+        var (textCode, text, _) = Sam("bench", "--arch", "mini", "--repeat", "1", "--device", "cpu", "--stages", "amg_postprocess");
+        Assert.Equal(0, textCode);
+        Assert.Contains("amg_postprocess, last run: encoder_ms", text);
+        Assert.Contains("masks_scored 3072", text);
     }
 
     [Fact]

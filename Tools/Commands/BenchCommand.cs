@@ -14,7 +14,7 @@ namespace SamEngine.Tools.Commands;
 public static class BenchCommand
 {
     public static Command Create() => Build("bench",
-        "Time the encoder, the prompt decoder (1 and 64 prompts) and AMG, with the top kernels.", repeatDefault: 3, profileDefault: false, traceDefault: null);
+        "Time the encoder, the prompt decoder (1 and 64 prompts) and AMG (default filters, and filters off), with the top kernels.", repeatDefault: 3, profileDefault: false, traceDefault: null);
 
     /// <summary>The options and action shared with `sam profile`, which only changes the defaults.</summary>
     internal static Command Build(string name, string description, int repeatDefault, bool profileDefault, string? traceDefault)

@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// The two passes of separable linear interpolation over host rows: across a row,
+/// out[o] = w0·src[i0] + w1·src[i1] with output column o's taps; down, out = w0·upper + w1·lower.
+/// In float32 with each product and the sum rounded on its own (no fused multiply-add), as the
+/// ILGPU kernel writes it. Bilinear's cpu path and AMG's streamed mask postprocessing both use
+/// these passes, so they compute the same values.
+/// </summary>
+public sealed class RowResampler
+{
+    const int Lanes = 16;
+    readonly LinearTaps[] taps;
+    // With AVX-512, a block of 16 outputs whose taps lie within 32 consecutive inputs from
+    // Start is two loads and two two-register permutes; Start < 0 marks a block done per output.
+    readonly Block[] blocks;
+
+    readonly struct Block(int start, Vector512<int> index0, Vector512<int> index1, Vector512<float> weight0, Vector512<float> weight1)
+    {
+        public readonly int Start = start;
+        public readonly Vector512<int> Index0 = index0, Index1 = index1;
+        public readonly Vector512<float> Weight0 = weight0, Weight1 = weight1;
+    }
+
+    public RowResampler(int inSize, int outSize)
+    {
+        InSize = inSize;
+        OutSize = outSize;
+        taps = LinearTaps.All(inSize, outSize);
+        blocks = Avx512F.IsSupported ? new Block[outSize / Lanes] : [];
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            int o = b * Lanes, start = Math.Min(taps[o].I0, inSize - 2 * Lanes);
+            if (start < 0 || taps[o + Lanes - 1].I1 - start >= 2 * Lanes)
+            {
+                blocks[b] = new Block(-1, default, default, default, default);
+                continue;
+            }
+            var t = taps[o..(o + Lanes)];
+            blocks[b] = new Block(start,
+                Lanewise(i => t[i].I0 - start), Lanewise(i => t[i].I1 - start), Lanewise(i => t[i].W0), Lanewise(i => t[i].W1));
+        }
+    }
+
+    static Vector512<T> Lanewise<T>(Func<int, T> f) => Vector512.Create(Enumerable.Range(0, Lanes).Select(f).ToArray());
+
+    public int InSize { get; }
+    public int OutSize { get; }
+
+    /// <summary>The first dst.Length outputs of resizing the InSize values of src.</summary>
+    public void Across(ReadOnlySpan<float> src, Span<float> dst)
+    {
+        if (src.Length < InSize || dst.Length > OutSize) throw new ArgumentException($"resample {InSize} → {OutSize}: src {src.Length}, dst {dst.Length}");
+        int o = 0;
+        if (blocks.Length > 0)
+        {
+            ref float s = ref MemoryMarshal.GetReference(src);
+            ref float d = ref MemoryMarshal.GetReference(dst);
+            for (int b = 0; b < dst.Length / Lanes; b++, o += Lanes)
+            {
+                ref readonly var k = ref blocks[b];
+                if (k.Start < 0)
+                {
+                    Scalar(src, dst, o, o + Lanes);
+                    continue;
+                }
+                var lower = Vector512.LoadUnsafe(ref s, (nuint)k.Start);
+                var upper = Vector512.LoadUnsafe(ref s, (nuint)(k.Start + Lanes));
+                var a = Avx512F.PermuteVar16x32x2(lower, k.Index0, upper);
+                var c = Avx512F.PermuteVar16x32x2(lower, k.Index1, upper);
+                (k.Weight0 * a + k.Weight1 * c).StoreUnsafe(ref d, (nuint)o);
+            }
+        }
+        Scalar(src, dst, o, dst.Length);
+    }
+
+    void Scalar(ReadOnlySpan<float> src, Span<float> dst, int from, int to)
+    {
+        for (int o = from; o < to; o++)
+        {
+            var t = taps[o];
+            dst[o] = t.W0 * src[t.I0] + t.W1 * src[t.I1];
+        }
+    }
+
+    /// <summary>dst = w0·upper + w1·lower, over dst.Length values.</summary>
+    public static void Down(ReadOnlySpan<float> upper, float w0, ReadOnlySpan<float> lower, float w1, Span<float> dst)
+    {
+        if (upper.Length < dst.Length || lower.Length < dst.Length) throw new ArgumentException($"blend of rows {upper.Length}, {lower.Length} into {dst.Length}");
+        int i = 0, n = dst.Length;
+        ref float u = ref MemoryMarshal.GetReference(upper);
+        ref float l = ref MemoryMarshal.GetReference(lower);
+        ref float d = ref MemoryMarshal.GetReference(dst);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> v0 = Vector512.Create(w0), v1 = Vector512.Create(w1);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+                (v0 * Vector512.LoadUnsafe(ref u, (nuint)i) + v1 * Vector512.LoadUnsafe(ref l, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> v0 = Vector256.Create(w0), v1 = Vector256.Create(w1);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                (v0 * Vector256.LoadUnsafe(ref u, (nuint)i) + v1 * Vector256.LoadUnsafe(ref l, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+        }
+        for (; i < n; i++) dst[i] = w0 * upper[i] + w1 * lower[i];
+    }
+}
