@@ -26,17 +26,25 @@ public sealed class TwoWayTransformer : IDisposable
     public int Depth { get; }
 
     /// <summary>
-    /// image [Bk, HW, C] (Bk = 1: one image shared by all prompts), imagePe [HW, C], tokens
-    /// [B, T, C]. Returns the processed tokens [B, T, C] and image [B, HW, C] (caller owns both).
+    /// The first block's projections of an image [1, HW, C] shared by all prompts, which no prompt
+    /// changes (see <see cref="TwoWayAttentionBlock.ImageProjections"/>).
     /// </summary>
-    public (Tensor Queries, Tensor Keys) Forward(Tensor image, Tensor imagePe, Tensor tokens)
+    internal TwoWayAttentionBlock.ImageProjections ProjectImage(Tensor image, Tensor imagePe) => layers[0].ProjectImage(image, imagePe);
+
+    /// <summary>
+    /// image [Bk, HW, C] (Bk = 1: one image shared by all prompts), imagePe [HW, C], tokens
+    /// [B, T, C]; firstLayer, when given, is <see cref="ProjectImage"/> of this image. Returns the
+    /// processed tokens [B, T, C] and image [B, HW, C] (caller owns both).
+    /// </summary>
+    public (Tensor Queries, Tensor Keys) Forward(Tensor image, Tensor imagePe, Tensor tokens,
+        TwoWayAttentionBlock.ImageProjections? firstLayer = null)
     {
         var device = tokens.Device;
         Tensor queries = tokens, keys = image;
         for (int i = 0; i < layers.Length; i++)
         {
             using var _ = Profiler.Stage($"layer{i}");
-            var (nextQueries, nextKeys) = layers[i].Forward(queries, keys, tokens, imagePe);
+            var (nextQueries, nextKeys) = layers[i].Forward(queries, keys, tokens, imagePe, i == 0 ? firstLayer : null);
             if (queries != tokens) queries.Dispose();
             if (keys != image) keys.Dispose();
             (queries, keys) = (nextQueries, nextKeys);
@@ -48,7 +56,7 @@ public sealed class TwoWayTransformer : IDisposable
         using var sum = Tensor.Empty(device, queries.Shape);
         Add.Forward(queries, tokens, q);
         Add.Forward(keys, imagePe, k);
-        finalAttnTokenToImage.Forward(q, k, keys, sum, residual: queries);
+        finalAttnTokenToImage.TokenToImage(q, k, keys, sum, residual: queries);
         var output = Tensor.Empty(device, queries.Shape);
         normFinalAttn.Forward(sum, output, TwoWayAttentionBlock.LayerNormEps);
         queries.Dispose();
