@@ -51,7 +51,7 @@ public sealed partial class DecoderAttention : IDisposable
 
     /// <summary>
     /// y = out_proj(attention(q, k, v)) (+ residual). q is [Bq, Nq, C], k and v [Bk, Nk, C], with
-    /// Bq and Bk each B or 1; y and residual are [B, Nq, C]. residual may alias y.
+    /// Bq and Bk each B or 1; y is [B, Nq, C], residual [B or 1, Nq, C]. residual may alias y.
     /// </summary>
     public void Forward(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
     {
@@ -74,7 +74,19 @@ public sealed partial class DecoderAttention : IDisposable
         using var merged = Tensor.Empty(y.Device, b, nq, NumHeads, HeadDim);
         if (y.Device.IsIlgpu) Materialized(qh, kh, vh, bq, bk, merged);
         else Fused(qh, kh, vh, bq, bk, merged);
-        outProj.Forward(merged.Reshape(b, nq, InternalDim), y, residual: residual);
+        OutProj(merged.Reshape(b, nq, InternalDim), y, residual);
+    }
+
+    /// <summary>
+    /// y = out_proj(x) + residual, x [B, N, I]. A residual of batch 1 (one image shared by all
+    /// prompts) is added to every prompt: prompt by prompt, so it still goes into the product.
+    /// </summary>
+    void OutProj(Tensor x, Tensor y, Tensor? residual)
+    {
+        int b = y.Dim(0);
+        if (residual == null || residual.Dim(0) == b) outProj.Forward(x, y, residual: residual);
+        else
+            for (int i = 0; i < b; i++) outProj.Forward(x.Slice(i, 1), y.Slice(i, 1), residual: residual);
     }
 
     /// <summary>

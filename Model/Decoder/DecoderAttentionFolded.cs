@@ -52,7 +52,7 @@ public sealed partial class DecoderAttention
 
     /// <summary>
     /// Image→token attention (the image queries the tokens): q [Bq, HW, C] the image + PE (Bq = B
-    /// or 1), k [B, T, C] tokens + PE, v [B, T, C] tokens. y and residual [B, HW, C].
+    /// or 1), k [B, T, C] tokens + PE, v [B, T, C] tokens. y [B, HW, C], residual [B or 1, HW, C].
     /// </summary>
     public void ImageToToken(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
     {
@@ -75,7 +75,7 @@ public sealed partial class DecoderAttention
     /// <summary>
     /// Image→token attention from image queries projected beforehand (the first block's, kept per
     /// image): qT = q_proj(image + PE) as heads, transposed, [h, d, HW]. k and v [B, T, C] tokens,
-    /// y and residual [B, HW, C].
+    /// y [B, HW, C], residual [B or 1, HW, C].
     /// </summary>
     public void ProjectedImageToToken(Tensor qT, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
     {
@@ -130,7 +130,7 @@ public sealed partial class DecoderAttention
         using var merged = Tensor.Empty(device, b, t, h, d);
         Permute.Forward(oh.Reshape(h, b, t, d), [1, 2, 0, 3], merged);
         Add.Forward(merged, vProj.Bias, merged);
-        outProj.Forward(merged.Reshape(b, t, InternalDim), y, residual: residual);
+        OutProj(merged.Reshape(b, t, InternalDim), y, residual);
     }
 
     /// <summary>
@@ -153,7 +153,7 @@ public sealed partial class DecoderAttention
 
     /// <summary>
     /// The image→token output from the probabilities p [B, h·T, HW] and the tokens v [B, T, C]:
-    /// y = out_proj(Σ_t P_h[t, j] v_proj(v)_h[t]) (+ residual), [B, HW, C].
+    /// y = out_proj(Σ_t P_h[t, j] v_proj(v)_h[t]) (+ residual), [B, HW, C] (residual [B or 1, HW, C]).
     /// </summary>
     void WeighTokens(Tensor p, Tensor v, Tensor y, Tensor? residual)
     {
@@ -167,7 +167,9 @@ public sealed partial class DecoderAttention
         if ((double)h * t * EmbeddingDim <= (double)t * InternalDim + (double)InternalDim * EmbeddingDim)
         {
             using var u = FoldThrough(vh, outProjWeightT);
-            Gemm.Forward(p, u, y, transA: true, bias: outProj.Bias, residual: residual);
+            if (residual == null || residual.Dim(0) == b) Gemm.Forward(p, u, y, transA: true, bias: outProj.Bias, residual: residual);
+            else
+                for (int i = 0; i < b; i++) Gemm.Forward(p.Slice(i, 1), u.Slice(i, 1), y.Slice(i, 1), transA: true, bias: outProj.Bias, residual: residual);
             return;
         }
         using var vb = Tensor.Empty(device, b, h, t, d);
@@ -176,7 +178,7 @@ public sealed partial class DecoderAttention
         Gemm.Forward(p.Reshape(b * h, t, hw), vb.Reshape(b * h, t, d), o.Reshape(b * h, hw, d), transA: true);
         using var merged = Tensor.Empty(device, b, hw, h, d);
         Permute.Forward(o, [0, 2, 1, 3], merged);
-        outProj.Forward(merged.Reshape(b, hw, InternalDim), y, residual: residual);
+        OutProj(merged.Reshape(b, hw, InternalDim), y, residual);
     }
 
     /// <summary>

@@ -111,14 +111,11 @@ public sealed class TwoWayAttentionBlock : IDisposable
         var queries3 = Tensor.Empty(device, b, t, c);
         norm3.Forward(sum, queries3, LayerNormEps);
 
-        // (4) image → tokens; the residual goes into the output product unless one image is shared
-        // by all prompts, when it is added to each prompt's update after.
+        // (4) image → tokens
         Add.Forward(queries3, queryPe, q);
         using var keysSum = Tensor.Empty(device, b, hw, c);
-        var residual = bk == b ? keys : null;
-        if (k == null) crossAttnImageToToken.ProjectedImageToToken(projected!.Queries, q, queries3, keysSum, residual);
-        else crossAttnImageToToken.ImageToToken(k, q, queries3, keysSum, residual);
-        if (residual == null) Add.Forward(keysSum, keys, keysSum);
+        if (k == null) crossAttnImageToToken.ProjectedImageToToken(projected!.Queries, q, queries3, keysSum, residual: keys);
+        else crossAttnImageToToken.ImageToToken(k, q, queries3, keysSum, residual: keys);
         var keys4 = Tensor.Empty(device, b, hw, c);
         norm4.Forward(keysSum, keys4, LayerNormEps);
         return (queries3, keys4);
