@@ -82,6 +82,7 @@ public sealed class MaskDecoder : IDisposable
         }
         using var tokens = Tensor.FromArray(device, tokensHost, b, t, c);
 
+        // hs: the IoU and mask tokens only, [B, 1 + M, C]; keys: the image, [B, HW, C].
         Tensor hs, keys;
         using (Profiler.Stage("transformer"))
         {
@@ -95,7 +96,7 @@ public sealed class MaskDecoder : IDisposable
                 var cache = imageCache ?? CacheImage(image, imagePe, dense);
                 try
                 {
-                    (hs, keys) = transformer.Forward(cache.Src, imagePe, tokens, cache.FirstLayer);
+                    (hs, keys) = transformer.Forward(cache.Src, imagePe, tokens, cache.FirstLayer, 1 + NumMaskTokens);
                 }
                 finally
                 {
@@ -109,12 +110,12 @@ public sealed class MaskDecoder : IDisposable
                 using var src = Tensor.Empty(device, b, hw, c);
                 Permute.Forward(dense.Reshape(b, c, hw), [0, 2, 1], src);
                 Add.Forward(src, image, src);
-                (hs, keys) = transformer.Forward(src, imagePe, tokens);
+                (hs, keys) = transformer.Forward(src, imagePe, tokens, outputTokens: 1 + NumMaskTokens);
             }
         }
 
         using var stage = Profiler.Stage("heads");
-        using var tokensOut = Tensor.Empty(device, t, b, c);
+        using var tokensOut = Tensor.Empty(device, hs.Dim(1), b, c);
         using (hs) Permute.Forward(hs, [1, 0, 2], tokensOut);
 
         using var upscaled = Upscale(keys, gridSize);
