@@ -98,9 +98,8 @@ public static class ColumnSoftmax
             for (int i = 0; i < r; i++) max = XMath.Max(max, Logit(x, bias, hasBias, start, block * r + i, i, n, scale));
             float sum = 0;
             for (int i = 0; i < r; i++) sum += XMath.Exp(Logit(x, bias, hasBias, start, block * r + i, i, n, scale) - max);
-            float inverse = 1f / sum;
             for (int i = 0; i < r; i++)
-                y[start + (long)i * n] = XMath.Exp(Logit(x, bias, hasBias, start, block * r + i, i, n, scale) - max) * inverse;
+                y[start + (long)i * n] = XMath.Exp(Logit(x, bias, hasBias, start, block * r + i, i, n, scale) - max) / sum;
         }
     }
 
