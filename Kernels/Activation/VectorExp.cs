@@ -50,9 +50,6 @@ public static class VectorExp
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x);
     }
 
-    // 1/6!, 1/5!, …, 1/0!: Horner's order for the Taylor series below 1/7!.
-    static ReadOnlySpan<float> InverseFactorials => [1f / 720, 1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f];
-
     /// <summary>p·2^k without AVX-512's scalef: 2^k as two factors built in the exponent field, each normal for k in [−126, 128].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Scale(Vector256<float> p, Vector256<int> k)
@@ -64,20 +61,32 @@ public static class VectorExp
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Pow2(Vector256<int> k) => Vector256.ShiftLeft(k + Vector256.Create(127), 23).AsSingle();
 
+    // Horner's order down to 1/0!, written out: a loop over the coefficients stayed a loop in the JIT output.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Taylor(Vector512<float> r)
     {
         var p = Vector512.Create(1f / 5040);
-        foreach (var c in InverseFactorials) p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(c));
-        return p;
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 720));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 120));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 24));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f / 6));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        return Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
     }
 
+    // Horner's order down to 1/0!, written out: a loop over the coefficients stayed a loop in the JIT output.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Taylor(Vector256<float> r)
     {
         var p = Vector256.Create(1f / 5040);
-        foreach (var c in InverseFactorials) p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(c));
-        return p;
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        return Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
     }
 
     /// <summary>y = exp(x) over spans (y may be x).</summary>

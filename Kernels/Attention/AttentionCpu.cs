@@ -24,13 +24,23 @@ static unsafe class AttentionCpu
 
     /// <summary>Tile sizes and packed strides of one call.</summary>
     readonly record struct Plan(AttentionShape S, int TileKeys, int Tiles, int ChunksPerTile, int LdS, int DvPad, int KhPad, int KwPad,
-        int BlocksPerBatch, int BlockRows)
+        int BlocksPerBatch, int BlockRows, bool RelWDiagonal = false)
     {
         public long KtTile => (long)ChunksPerTile * Chunk * S.D;
         public long KtBatch => Tiles * KtTile;
-        /// <summary>Floats of the packed RelH and RelW tables, [qh][d][khPad] and [qw][d][kwPad].</summary>
+        /// <summary>
+        /// Floats of the packed RelH and RelW tables, [qh][d][khPad] and [qw][d][kwPad]; RelW as
+        /// one [d][LdRelW] table of its diagonals when <see cref="RelWDiagonal"/>.
+        /// </summary>
         public long RelHTable => (long)S.Qh * S.D * KhPad;
-        public long RelWTable => (long)S.Qw * S.D * KwPad;
+        public long RelWTable => RelWDiagonal ? (long)S.D * LdRelW : (long)S.Qw * S.D * KwPad;
+        /// <summary>Row length of the diagonal RelW table: one entry per key − query offset.</summary>
+        public int LdRelW => RoundUp(S.Qw + S.Kw - 1);
+        /// <summary>
+        /// Whether the score kernel adds the rel bias from the relH and relW terms itself, with no
+        /// bias tile: when key rows are whole groups of 64 keys (a global block's 64-wide grid).
+        /// </summary>
+        public bool BiasInScores => S.HasRel && S.Kw % (4 * Chunk) == 0 && Vector512.IsHardwareAccelerated;
 
         public static Plan Of(AttentionShape s)
         {
@@ -64,6 +74,8 @@ static unsafe class AttentionCpu
     public static void Forward(Tensor q, Tensor k, Tensor v, Tensor output, RelPosBias? rel, AttentionShape s)
     {
         var plan = Plan.Of(s);
+        // Keys in whole vectors per key row, so a query column's terms are exactly KwPad = Kw lanes of the diagonal table.
+        if (rel != null && s.Kw % Chunk == 0 && IsDiagonal(rel.RelW.Span, s.Qw, s.Kw, s.D)) plan = plan with { RelWDiagonal = true };
         bool parallel = s.Flops > 4e6;
         // With a few batch items per core, each work item is a whole batch item: its keys are
         // packed into the thread's own buffer and used while still in cache. With fewer, the work
@@ -86,7 +98,8 @@ static unsafe class AttentionCpu
             if (rel != null)
             {
                 PackTable(rhp + rho, s.Qh, s.Kh, s.D, plan.KhPad, ops.RelH);
-                PackTable(rwp + rwo, s.Qw, s.Kw, s.D, plan.KwPad, ops.RelW);
+                if (plan.RelWDiagonal) PackDiagonals(rwp + rwo, s.Qw, s.Kw, s.D, plan.LdRelW, ops.RelW);
+                else PackTable(rwp + rwo, s.Qw, s.Kw, s.D, plan.KwPad, ops.RelW);
             }
             if (perBatch)
                 For(s.Batch, parallel, b =>
@@ -154,17 +167,15 @@ static unsafe class AttentionCpu
         }
     }
 
-    /// <summary>16 rows of d → [d][16], unrolled over the rows (this transpose is most of the packing's time).</summary>
+    /// <summary>16 rows of d → [d][16] (this transpose is most of the packing's time).</summary>
     static void TransposeChunk(float* rows, int d, float* dst)
     {
-        float* r0 = rows, r4 = rows + 4 * d, r8 = rows + 8 * d, r12 = rows + 12 * d;
-        for (int c = 0; c < d; c++, dst += Chunk)
-        {
-            dst[0] = r0[c]; dst[1] = r0[d + c]; dst[2] = r0[2 * d + c]; dst[3] = r0[3 * d + c];
-            dst[4] = r4[c]; dst[5] = r4[d + c]; dst[6] = r4[2 * d + c]; dst[7] = r4[3 * d + c];
-            dst[8] = r8[c]; dst[9] = r8[d + c]; dst[10] = r8[2 * d + c]; dst[11] = r8[3 * d + c];
-            dst[12] = r12[c]; dst[13] = r12[d + c]; dst[14] = r12[2 * d + c]; dst[15] = r12[3 * d + c];
-        }
+        int c = 0;
+        if (Transpose4x4.IsSupported)
+            for (; c + 4 <= d; c += 4)
+                for (int r = 0; r < Chunk; r += 4) Transpose4x4.Run(rows + (long)r * d + c, d, dst + c * Chunk + r, Chunk);
+        for (; c < d; c++)
+            for (int r = 0; r < Chunk; r++) dst[c * Chunk + r] = rows[(long)r * d + c];
     }
 
     /// <summary>A rel-pos table [rows, keys, d] → [rows][d][keysPad], so a query row's terms are vector FMAs.</summary>
@@ -175,6 +186,33 @@ static unsafe class AttentionCpu
             for (int kk = 0; kk < keys; kk++)
                 for (int c = 0; c < d; c++)
                     dst[((long)r * d + c) * keysPad + kk] = table[((long)r * keys + kk) * d + c];
+    }
+
+    /// <summary>
+    /// Whether table[qj, ll] depends on ll − qj alone: get_rel_pos gives that whenever it does not
+    /// interpolate, as for SAM's encoder on its own grid. A 64² global block's RelW is then 127
+    /// distinct rows, 32 KB that stay in L1, where the per-column tables were 1 MB, streamed
+    /// from L3 for every block of query rows.
+    /// </summary>
+    static bool IsDiagonal(ReadOnlySpan<float> table, int rows, int keys, int d)
+    {
+        for (int r = 1; r < rows; r++)
+            for (int kk = 1; kk < keys; kk++)
+                if (!table.Slice((r * keys + kk) * d, d).SequenceEqual(table.Slice(((r - 1) * keys + kk - 1) * d, d))) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// A diagonal table [rows, keys, d] → [d][ld] with dst[c, kk − r + rows − 1] = table[r, kk, c]:
+    /// row r's terms are the keys-long run starting at rows − 1 − r.
+    /// </summary>
+    static void PackDiagonals(float* table, int rows, int keys, int d, int ld, float* dst)
+    {
+        new Span<float>(dst, checked(d * ld)).Clear();
+        for (int r = 0; r < rows; r++)
+            for (int kk = 0; kk < keys; kk++)
+                for (int c = 0; c < d; c++)
+                    dst[(long)c * ld + kk - r + rows - 1] = table[((long)r * keys + kk) * d + c];
     }
 
     /// <summary>v[b] → rows padded to a whole number of 16-wide vectors with zeros.</summary>
@@ -233,11 +271,23 @@ static unsafe class AttentionCpu
             for (int g = 0; g < groups; g++)
             {
                 int r0 = g * Rows;
-                if (s.HasRel) AttentionRows.BiasTile(relH + r0 * plan.KhPad, plan.KhPad, relW + r0 * plan.KwPad, plan.KwPad, s.Kw, j0, nt, sTile, plan.LdS);
                 int c = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; c + 4 <= chunks; c += 4) Scores4(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel);
-                for (; c < chunks; c++) Scores1(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel);
+                if (plan.BiasInScores)
+                    // Every 64 keys lie in one key row: the bias is that row of relW plus one relH term per query row.
+                    for (; c < chunks; c += 4)
+                    {
+                        int j = j0 + c * Chunk;
+                        Scores4(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS,
+                            relW + r0 * plan.KwPad + j % s.Kw, plan.KwPad, relH + r0 * plan.KhPad + j / s.Kw, plan.KhPad);
+                    }
+                else
+                {
+                    if (s.HasRel) AttentionRows.BiasTile(relH + r0 * plan.KhPad, plan.KhPad, relW + r0 * plan.KwPad, plan.KwPad, s.Kw, j0, nt, sTile, plan.LdS);
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; c + 4 <= chunks; c += 4)
+                            Scores4(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel ? sTile + c * Chunk : null, plan.LdS, null, 0);
+                    for (; c < chunks; c++) Scores1(qs + r0 * s.D, s.D, kt + c * Chunk * s.D, sTile + c * Chunk, plan.LdS, s.HasRel);
+                }
 
                 AttentionRows.OnlineSoftmax(sTile, plan.LdS, nt, m + r0, l + r0 * Chunk, alpha);
 
@@ -266,11 +316,45 @@ static unsafe class AttentionCpu
         var s = plan.S;
         new Span<float>(relH + n * plan.KhPad, (rows - n) * plan.KhPad).Clear();
         new Span<float>(relW + n * plan.KwPad, (rows - n) * plan.KwPad).Clear();
-        for (int r = 0; r < n; r++)
-        {
-            int qi = (i0 + r) / s.Qw, qj = (i0 + r) % s.Qw;
-            AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelH + (long)qi * s.D * plan.KhPad, plan.KhPad, relH + r * plan.KhPad);
-            AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelW + (long)qj * s.D * plan.KwPad, plan.KwPad, relW + r * plan.KwPad);
-        }
+        // Tables one vector wide (an encoder window's 14 keys) go six query rows at a time, as
+        // six independent chains: one query row's 64-term dot products were latency-bound.
+        // q·RelH: the rows of one query-grid row share their table.
+        if (plan.KhPad == Chunk)
+            for (int r = 0; r < n;)
+            {
+                int qi = (i0 + r) / s.Qw, run = Math.Min(n, (qi + 1) * s.Qw - i0) - r;
+                for (int k = 0; k < run; k += Rows)
+                    TableRows(q + (long)(r + k) * s.D, s.D, Math.Min(Rows, run - k), s.D, ops.RelH + (long)qi * s.D * Chunk, Chunk,
+                        relH + (r + k) * Chunk, Chunk);
+                r += run;
+            }
+        else
+            for (int r = 0; r < n; r++)
+                AttentionRows.TableDots(q + (long)r * s.D, s.D, ops.RelH + (long)(i0 + r) / s.Qw * s.D * plan.KhPad, plan.KhPad, plan.KhPad, relH + r * plan.KhPad);
+        // q·RelW: the rows of one query-grid column, Qw apart, share theirs.
+        if (plan.KwPad == Chunk)
+            for (int qj = 0; qj < s.Qw; qj++)
+            {
+                int first = ((qj - i0) % s.Qw + s.Qw) % s.Qw, count = first < n ? (n - 1 - first) / s.Qw + 1 : 0;
+                float* table = RelWTable(ops, plan, qj, out int ld);
+                for (int k = 0; k < count; k += Rows)
+                {
+                    int r = first + k * s.Qw;
+                    TableRows(q + (long)r * s.D, (long)s.Qw * s.D, Math.Min(Rows, count - k), s.D, table, ld, relW + r * Chunk, s.Qw * Chunk);
+                }
+            }
+        else
+            for (int r = 0; r < n; r++)
+            {
+                float* table = RelWTable(ops, plan, (i0 + r) % s.Qw, out int ld);
+                AttentionRows.TableDots(q + (long)r * s.D, s.D, table, ld, plan.KwPad, relW + r * plan.KwPad);
+            }
+    }
+
+    /// <summary>Query column qj's packed RelW table [d][KwPad], its rows ld apart.</summary>
+    static float* RelWTable(Operands ops, Plan plan, int qj, out int ld)
+    {
+        ld = plan.RelWDiagonal ? plan.LdRelW : plan.KwPad;
+        return plan.RelWDiagonal ? ops.RelW + (plan.S.Qw - 1 - qj) : ops.RelW + (long)qj * plan.S.D * plan.KwPad;
     }
 }

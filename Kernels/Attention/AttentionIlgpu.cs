@@ -19,6 +19,8 @@ static class AttentionIlgpu
     internal const int TileKeys = 32;
     internal const int LdS = TileKeys + 1;
     internal const int FeaturesPerLane = 8;
+    /// <summary>Keys per block of the row kernel's sums (a multiple of its step of four).</summary>
+    const int KeyBlock = 64;
 
     public static void Forward(Device device, Tensor q, Tensor k, Tensor v, Tensor output, RelPosBias? rel, AttentionShape s)
     {
@@ -68,7 +70,9 @@ static class AttentionIlgpu
     /// <summary>
     /// One query row per thread: a single pass over the keys, four at a time (four dot products
     /// share each load of q, and the output row is updated once per four keys), with a running
-    /// max and sum. Keys past the end of a step of four score −∞ and weigh nothing.
+    /// max and sum. Keys past the end of a step of four score −∞ and weigh nothing. The weighted
+    /// values and the sum are accumulated per block of KeyBlock keys and then added to the row's
+    /// totals, so rounding error grows with the block plus the number of blocks, not with Nk.
     /// </summary>
     [SamKernel("attention_rows")]
     static void RowsKernel(Index1D index, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> terms,
@@ -76,46 +80,60 @@ static class AttentionIlgpu
     {
         var qs = LocalMemory.Allocate<float>(MaxHeadDim);
         var acc = LocalMemory.Allocate<float>(MaxHeadDim);
+        var block = LocalMemory.Allocate<float>(MaxHeadDim);
         int row = index, b = row / dims.Nq, last = dims.Nk - 1;
         long qRow = (long)row * dims.D, keys = (long)b * dims.Nk, termRow = (long)row * dims.Terms;
         for (int c = 0; c < dims.D; c++) qs[c] = q[qRow + c] * dims.Scale;
         for (int c = 0; c < dims.Dv; c++) acc[c] = 0;
 
         float max = float.NegativeInfinity, sum = 0;
-        for (int j = 0; j < dims.Nk; j += 4)
+        for (int jb = 0; jb < dims.Nk; jb += KeyBlock)
         {
-            long k0 = (keys + j) * dims.D, k1 = (keys + XMath.Min(j + 1, last)) * dims.D;
-            long k2 = (keys + XMath.Min(j + 2, last)) * dims.D, k3 = (keys + XMath.Min(j + 3, last)) * dims.D;
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int c = 0; c < dims.D; c++)
+            float blockSum = 0;
+            for (int c = 0; c < dims.Dv; c++) block[c] = 0;
+            int jEnd = XMath.Min(jb + KeyBlock, dims.Nk);
+            for (int j = jb; j < jEnd; j += 4)
             {
-                float qc = qs[c];
-                s0 += qc * k[k0 + c]; s1 += qc * k[k1 + c]; s2 += qc * k[k2 + c]; s3 += qc * k[k3 + c];
-            }
-            if (dims.HasRel != 0)
-            {
-                s0 += RelBias(terms, termRow, j, dims); s1 += RelBias(terms, termRow, XMath.Min(j + 1, last), dims);
-                s2 += RelBias(terms, termRow, XMath.Min(j + 2, last), dims); s3 += RelBias(terms, termRow, XMath.Min(j + 3, last), dims);
-            }
-            if (j + 1 > last) s1 = float.NegativeInfinity;
-            if (j + 2 > last) s2 = float.NegativeInfinity;
-            if (j + 3 > last) s3 = float.NegativeInfinity;
+                long k0 = (keys + j) * dims.D, k1 = (keys + XMath.Min(j + 1, last)) * dims.D;
+                long k2 = (keys + XMath.Min(j + 2, last)) * dims.D, k3 = (keys + XMath.Min(j + 3, last)) * dims.D;
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int c = 0; c < dims.D; c++)
+                {
+                    float qc = qs[c];
+                    s0 += qc * k[k0 + c]; s1 += qc * k[k1 + c]; s2 += qc * k[k2 + c]; s3 += qc * k[k3 + c];
+                }
+                if (dims.HasRel != 0)
+                {
+                    s0 += RelBias(terms, termRow, j, dims); s1 += RelBias(terms, termRow, XMath.Min(j + 1, last), dims);
+                    s2 += RelBias(terms, termRow, XMath.Min(j + 2, last), dims); s3 += RelBias(terms, termRow, XMath.Min(j + 3, last), dims);
+                }
+                if (j + 1 > last) s1 = float.NegativeInfinity;
+                if (j + 2 > last) s2 = float.NegativeInfinity;
+                if (j + 3 > last) s3 = float.NegativeInfinity;
 
-            float stepMax = XMath.Max(XMath.Max(s0, s1), XMath.Max(s2, s3));
-            if (stepMax > max)
-            {
-                // A new max rescales what was summed so far (rare after the first few keys).
-                float alpha = j == 0 ? 0 : XMath.Exp(max - stepMax);
-                sum *= alpha;
-                for (int c = 0; c < dims.Dv; c++) acc[c] *= alpha;
-                max = stepMax;
+                float stepMax = XMath.Max(XMath.Max(s0, s1), XMath.Max(s2, s3));
+                if (stepMax > max)
+                {
+                    // A new max rescales what was summed so far (rare after the first few keys).
+                    float alpha = j == 0 ? 0 : XMath.Exp(max - stepMax);
+                    sum *= alpha;
+                    blockSum *= alpha;
+                    for (int c = 0; c < dims.Dv; c++)
+                    {
+                        acc[c] *= alpha;
+                        block[c] *= alpha;
+                    }
+                    max = stepMax;
+                }
+                float p0 = XMath.Exp(s0 - max), p1 = XMath.Exp(s1 - max), p2 = XMath.Exp(s2 - max), p3 = XMath.Exp(s3 - max);
+                blockSum += (p0 + p1) + (p2 + p3);
+                long v0 = (keys + j) * dims.Dv, v1 = (keys + XMath.Min(j + 1, last)) * dims.Dv;
+                long v2 = (keys + XMath.Min(j + 2, last)) * dims.Dv, v3 = (keys + XMath.Min(j + 3, last)) * dims.Dv;
+                for (int c = 0; c < dims.Dv; c++)
+                    block[c] += p0 * v[v0 + c] + p1 * v[v1 + c] + p2 * v[v2 + c] + p3 * v[v3 + c];
             }
-            float p0 = XMath.Exp(s0 - max), p1 = XMath.Exp(s1 - max), p2 = XMath.Exp(s2 - max), p3 = XMath.Exp(s3 - max);
-            sum += (p0 + p1) + (p2 + p3);
-            long v0 = (keys + j) * dims.Dv, v1 = (keys + XMath.Min(j + 1, last)) * dims.Dv;
-            long v2 = (keys + XMath.Min(j + 2, last)) * dims.Dv, v3 = (keys + XMath.Min(j + 3, last)) * dims.Dv;
-            for (int c = 0; c < dims.Dv; c++)
-                acc[c] += p0 * v[v0 + c] + p1 * v[v1 + c] + p2 * v[v2 + c] + p3 * v[v3 + c];
+            sum += blockSum;
+            for (int c = 0; c < dims.Dv; c++) acc[c] += block[c];
         }
         long oRow = (long)row * dims.Dv;
         for (int c = 0; c < dims.Dv; c++) output[oRow + c] = acc[c] / sum;
@@ -190,23 +208,28 @@ static class AttentionIlgpu
             float newMax = XMath.Max(max, tileMax);
             float alpha = j0 == 0 ? 0 : XMath.Exp(max - newMax);
             max = newMax;
-            sum *= alpha;
+            // The tile's sums start from zero and are folded into the running ones (scaled by
+            // alpha): rounding error grows with the tile plus the number of tiles, not with Nk.
+            float tileSum = 0;
             for (int jj = lane; jj < valid; jj += lanes)
             {
                 float p = XMath.Exp(scores[r * LdS + jj] - max);
                 probs[r * LdS + jj] = p;
-                sum += p;
+                tileSum += p;
             }
+            sum = sum * alpha + tileSum;
             Group.Barrier();
 
-            o0 *= alpha; o1 *= alpha; o2 *= alpha; o3 *= alpha; o4 *= alpha; o5 *= alpha; o6 *= alpha; o7 *= alpha;
+            float t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0;
             for (int jj = 0; jj < valid; jj++)
             {
                 float p = probs[r * LdS + jj];
                 int vRow = jj * ldV + lane;
-                o0 += p * vs[vRow]; o1 += p * vs[vRow + lanes]; o2 += p * vs[vRow + 2 * lanes]; o3 += p * vs[vRow + 3 * lanes];
-                o4 += p * vs[vRow + 4 * lanes]; o5 += p * vs[vRow + 5 * lanes]; o6 += p * vs[vRow + 6 * lanes]; o7 += p * vs[vRow + 7 * lanes];
+                t0 += p * vs[vRow]; t1 += p * vs[vRow + lanes]; t2 += p * vs[vRow + 2 * lanes]; t3 += p * vs[vRow + 3 * lanes];
+                t4 += p * vs[vRow + 4 * lanes]; t5 += p * vs[vRow + 5 * lanes]; t6 += p * vs[vRow + 6 * lanes]; t7 += p * vs[vRow + 7 * lanes];
             }
+            o0 = o0 * alpha + t0; o1 = o1 * alpha + t1; o2 = o2 * alpha + t2; o3 = o3 * alpha + t3;
+            o4 = o4 * alpha + t4; o5 = o5 * alpha + t5; o6 = o6 * alpha + t6; o7 = o7 * alpha + t7;
             Group.Barrier();
         }
 

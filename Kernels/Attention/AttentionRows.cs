@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static SamEngine.Kernels.AttentionTiles;
 
 namespace SamEngine.Kernels;
@@ -12,16 +13,19 @@ namespace SamEngine.Kernels;
 static unsafe class AttentionRows
 {
     /// <summary>
-    /// Online softmax over six rows of a score tile with n valid keys: max[r] becomes the running
-    /// max, the scores become exp(score − max[r]) (zero past n), sums[r] (16 partial sums per row)
-    /// becomes alpha[r]·sums[r] + Σ p, where alpha[r] = exp(previous max − new max) is also what
-    /// the rows' output accumulated so far must be scaled by.
+    /// Online softmax over six rows of a score tile with n valid keys, in base 2: max[r] becomes
+    /// the running max of score·log₂e, the scores become p = 2^(score·log₂e − max[r]) (zero past
+    /// n), sums[r] (16 partial sums per row) becomes alpha[r]·sums[r] + Σ p, where alpha[r] =
+    /// 2^(previous max − new max) is also what the rows' output accumulated so far must be scaled by.
+    /// This is exp(score − max) up to the rounding of max·log₂e, a factor common to the whole
+    /// row that the final division by the sum cancels; score·log₂e − max is one fused multiply-add.
     /// </summary>
     public static void OnlineSoftmax(float* s, int ldS, int n, float* max, float* sums, float* alpha)
     {
         int full = n / Chunk * Chunk;
         var tail = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - full)).AsSingle();
         var negInf = Vector512.Create(float.NegativeInfinity);
+        var log2E = Vector512.Create(Log2E);
         for (int r = 0; r < Rows; r++)
         {
             float* row = s + r * ldS;
@@ -29,19 +33,20 @@ static unsafe class AttentionRows
             for (int j = 0; j < full; j += Chunk) m = Vector512.MaxNative(m, Vector512.Load(row + j));
             if (full < n) m = Vector512.MaxNative(m, Vector512.ConditionalSelect(tail, Vector512.Load(row + full), negInf));
 
-            float previous = max[r], current = Math.Max(previous, HorizontalMax(m));
-            float a = float.IsNegativeInfinity(previous) ? 0 : MathF.Exp(previous - current);
-            var shift = Vector512.Create(current);
+            // Rounding x·log₂e is monotonic, so the max of the rounded values is the rounded max.
+            float previous = max[r], current = Math.Max(previous, HorizontalMax(m) * Log2E);
+            float a = float.IsNegativeInfinity(previous) ? 0 : Exp2(Vector512.Create(previous - current)).ToScalar();
+            var shift = Vector512.Create(-current);
             var sum = Vector512.Load(sums + r * Chunk) * a;
             for (int j = 0; j < full; j += Chunk)
             {
-                var p = Exp(Vector512.Load(row + j) - shift);
+                var p = Exp2(Vector512.FusedMultiplyAdd(Vector512.Load(row + j), log2E, shift));
                 p.Store(row + j);
                 sum += p;
             }
             if (full < n)
             {
-                var p = Exp(Vector512.Load(row + full) - shift) & tail;
+                var p = Exp2(Vector512.FusedMultiplyAdd(Vector512.Load(row + full), log2E, shift)) & tail;
                 p.Store(row + full);
                 sum += p;
             }
@@ -58,49 +63,68 @@ static unsafe class AttentionRows
         return Math.Max(Math.Max(q[0], q[1]), Math.Max(q[2], q[3]));
     }
 
-    // exp(x) for x ≤ 0: x = n·ln2 + r with ln2 split in two (Cody–Waite) so r is exact, a degree-7
-    // polynomial for e^r on |r| ≤ ln2/2 (the Cephes expf coefficients, ~1 ulp), and 2^n built in
-    // the exponent bits. Inputs below −87.3 give ~1e-38 instead of underflowing to 0: harmless
-    // next to the row's largest probability, which is 1.
-    const float Log2E = 1.44269504f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f, Lowest = -87.33654f;
+    // 2^t for t ≤ 0 (a little above 0 at most): t = n + f with n = round(t), f in [−½, ½] exact,
+    // 2^f by its Taylor series Σ (f·ln2)^k / k! to k = 7 (truncation 0.35⁸/8! ≈ 5e-9 relative,
+    // under a tenth of an ulp), and the product with 2^n by vscalefps, which goes to 0 smoothly
+    // far below the row's max instead of needing a clamp. Without AVX-512, 2^n is built in the
+    // exponent bits, n clamped where that would leave the normal range.
+    const float Log2E = 1.44269504f;
+    const float C1 = 0.693147182f, C2 = 0.240226507f, C3 = 0.0555041097f, C4 = 0.00961812865f,
+        C5 = 0.00133335579f, C6 = 0.000154035297f, C7 = 1.52527336e-05f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Exp(Vector512<float> x)
+    static Vector512<float> Exp2(Vector512<float> t)
     {
-        x = Vector512.MaxNative(Vector512.Create(Lowest), x);
-        var n = Vector512.Round(x * Log2E);
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        var y = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
-        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(8.3334519073e-3f));
-        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(4.1665795894e-2f));
-        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(1.6666665459e-1f));
-        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(5.0000001201e-1f));
-        y = Vector512.FusedMultiplyAdd(y, r * r, r) + Vector512<float>.One;
-        var pow2 = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
-        return y * pow2.AsSingle();
+        var n = Vector512.Round(t);
+        var f = t - n;
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(C7), f, Vector512.Create(C6));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C5));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C4));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C3));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C2));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(C1));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512<float>.One);
+        if (Avx512F.IsSupported) return Avx512F.Scale(p, n);
+        var pow2 = (Vector512.ConvertToInt32Native(Vector512.Max(n, Vector512.Create(-127f))) + Vector512.Create(127)) << 23;
+        return p * pow2.AsSingle();
     }
 
     /// <summary>
-    /// dst[0..width) = Σ_c q[c]·table[c, 0..width) for a table packed [d][width] (width a multiple
+    /// dst[0..width) = Σ_c q[c]·table[c, 0..width) for a table packed [d][ld] (width a multiple
     /// of 16): the q·RelH or q·RelW terms of one query row, 16 keys per vector.
     /// </summary>
-    public static void TableDots(float* q, int d, float* table, int width, float* dst)
+    public static void TableDots(float* q, int d, float* table, int ld, int width, float* dst)
     {
-        for (int x = 0; x < width; x += Chunk)
+        int x = 0;
+        // Four vectors of keys at a time (a global block's 64-key rows): one broadcast of q[c] feeds four chains.
+        for (; x + 4 * Chunk <= width; x += 4 * Chunk)
         {
-            // Four chains, so that the FMA latency is hidden when width is one vector (an encoder window).
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* t = table + x;
+            for (int c = 0; c < d; c++, t += ld)
+            {
+                var qc = Vector512.Create(q[c]);
+                a0 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t), a0);
+                a1 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t + Chunk), a1);
+                a2 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t + 2 * Chunk), a2);
+                a3 = Vector512.FusedMultiplyAdd(qc, Vector512.Load(t + 3 * Chunk), a3);
+            }
+            a0.Store(dst + x); a1.Store(dst + x + Chunk); a2.Store(dst + x + 2 * Chunk); a3.Store(dst + x + 3 * Chunk);
+        }
+        for (; x < width; x += Chunk)
+        {
+            // Four chains over c, so that the FMA latency is hidden when width is one vector (an encoder window).
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             float* t = table + x;
             int c = 0;
-            for (; c + 4 <= d; c += 4, t += 4 * width)
+            for (; c + 4 <= d; c += 4, t += 4 * ld)
             {
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c]), Vector512.Load(t), a0);
-                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 1]), Vector512.Load(t + width), a1);
-                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 2]), Vector512.Load(t + 2 * width), a2);
-                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 3]), Vector512.Load(t + 3 * width), a3);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 1]), Vector512.Load(t + ld), a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 2]), Vector512.Load(t + 2 * ld), a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c + 3]), Vector512.Load(t + 3 * ld), a3);
             }
-            for (; c < d; c++, t += width) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c]), Vector512.Load(t), a0);
+            for (; c < d; c++, t += ld) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q[c]), Vector512.Load(t), a0);
             ((a0 + a1) + (a2 + a3)).Store(dst + x);
         }
     }

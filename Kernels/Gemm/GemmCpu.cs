@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace SamEngine.Kernels;
 
@@ -111,12 +112,14 @@ static unsafe class GemmCpu
             float* packedB = Buffer(ref bPackStore, (long)Math.Max(1, p.K) * panels * nr);
             PackB(p, B, j0, width, panels, packedB, parallel);
 
-            var (rowTasks, rowsPerTask, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
-            int tasks = rowTasks * colTasks;
+            var (rowTasks, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
+            int tasks = rowTasks * colTasks, rowPanels = (p.M + MR - 1) / MR;
             void Task(int t)
             {
-                int r0 = t / colTasks * rowsPerTask, q0 = t % colTasks * panelsPerTask;
-                Block(p, A, C, R, packedB, r0, Math.Min(rowsPerTask, p.M - r0), j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
+                // Row tasks take equal shares of the MR-row micro-panels (±1), so that the cores finish together.
+                int rt = t / colTasks, r0 = (int)((long)rowPanels * rt / rowTasks) * MR, r1 = Math.Min(p.M, (int)((long)rowPanels * (rt + 1) / rowTasks) * MR);
+                int q0 = t % colTasks * panelsPerTask;
+                Block(p, A, C, R, packedB, r0, r1 - r0, j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
             }
             if (parallel && tasks > 1) Parallel.For(0, tasks, Task);
             else for (int t = 0; t < tasks; t++) Task(t);
@@ -127,15 +130,14 @@ static unsafe class GemmCpu
     /// Tasks as blocks of rows, in a multiple of the core count so the cores finish together;
     /// when there are too few rows for that, the columns are split as well.
     /// </summary>
-    static (int RowTasks, int RowsPerTask, int ColTasks, int PanelsPerTask) Split(int m, int panels, bool parallel)
+    static (int RowTasks, int ColTasks, int PanelsPerTask) Split(int m, int panels, bool parallel)
     {
         int cores = parallel ? Environment.ProcessorCount : 1;
         int rowTasks = (m + MCMax - 1) / MCMax, colTasks = 1;
         if (rowTasks >= 2 * cores) rowTasks = (rowTasks + cores - 1) / cores * cores;
-        else if (parallel) colTasks = Math.Min(panels, (2 * cores + rowTasks - 1) / rowTasks);
-        int rowsPerTask = ((m + rowTasks - 1) / rowTasks + MR - 1) / MR * MR;
+        if (rowTasks < 2 * cores && parallel) colTasks = Math.Min(panels, (2 * cores + rowTasks - 1) / rowTasks);
         int panelsPerTask = (panels + colTasks - 1) / colTasks;
-        return ((m + rowsPerTask - 1) / rowsPerTask, rowsPerTask, (panels + panelsPerTask - 1) / panelsPerTask, panelsPerTask);
+        return (rowTasks, (panels + panelsPerTask - 1) / panelsPerTask, panelsPerTask);
     }
 
     /// <summary>
@@ -172,9 +174,16 @@ static unsafe class GemmCpu
                 int col = j0 + q * nr, cols = Math.Min(nr, width - q * nr);
                 for (int i = 0; i < rows; i += MR)
                 {
-                    Prefetch(C + (long)(r0 + i) * p.N + col, p.N, Math.Min(MR, rows - i));
-                    GemmMicroKernel.Run(kc, packedA + (long)i * kc, panelB, tile);
-                    StoreTile(p, C, R, tile, r0 + i, Math.Min(MR, rows - i), col, cols, first, last, epilogue);
+                    int h = Math.Min(MR, rows - i);
+                    long o = (long)(r0 + i) * p.N + col;
+                    Prefetch(C + o, p.N, h);
+                    if (h == MR && cols == nr && GemmMicroKernel.CanStoreDirect(R != null, epilogue))
+                        GemmMicroKernel.RunInto(kc, packedA + (long)i * kc, panelB, C + o, R == null ? null : R + o, p.N, col, first, last, epilogue);
+                    else
+                    {
+                        GemmMicroKernel.Run(kc, packedA + (long)i * kc, panelB, tile);
+                        StoreTile(p, C, R, tile, r0 + i, h, col, cols, first, last, epilogue);
+                    }
                 }
             }
         }
@@ -187,11 +196,11 @@ static unsafe class GemmCpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Prefetch(float* c, int ldc, int rows)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        if (!Sse.IsSupported) return;
         for (int i = 0; i < rows; i++, c += ldc)
         {
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(c);
-            System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 16);
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + 16);
         }
     }
 
@@ -237,7 +246,18 @@ static unsafe class GemmCpu
         }
         // Transposed B ([N, K], a Linear weight): each column is a contiguous run along k.
         if (w < nr) new Span<float>(dst, kc * nr).Clear();
-        for (int j = 0; j < w; j++)
+        int j = 0;
+        if (Transpose4x4.IsSupported)
+            for (; j + 4 <= w; j += 4)
+            {
+                float* src = B + (long)(j0 + j) * bCol + k0;
+                int k = 0;
+                for (; k + 4 <= kc; k += 4)
+                    Transpose4x4.Run(src + k, bCol, dst + k * nr + j, nr);
+                for (; k < kc; k++)
+                    for (int jj = 0; jj < 4; jj++) dst[k * nr + j + jj] = src[(long)jj * bCol + k];
+            }
+        for (; j < w; j++)
         {
             float* src = B + (long)(j0 + j) * bCol + k0;
             for (int k = 0; k < kc; k++) dst[k * nr + j] = src[k];
@@ -250,8 +270,20 @@ static unsafe class GemmCpu
         if (h < MR) new Span<float>(dst, kc * MR).Clear();
         if (aCol == 1)
         {
-            // Row-major A: each row is a contiguous run along k.
-            for (int i = 0; i < h; i++)
+            // Row-major A: each row is a contiguous run along k. Four rows at a time go through
+            // 4×4 transposes (a scalar scatter was most of the packing time, and the packing ~6% of
+            // the MLP's second GEMM, where there are fewest flops per element of A).
+            int i = 0;
+            if (Transpose4x4.IsSupported)
+                for (; i + 4 <= h; i += 4)
+                {
+                    float* src = A + (long)(i0 + i) * aRow + k0;
+                    int k = 0;
+                    for (; k + 4 <= kc; k += 4) Transpose4x4.Run(src + k, aRow, dst + k * MR + i, MR);
+                    for (; k < kc; k++)
+                        for (int ii = 0; ii < 4; ii++) dst[k * MR + i + ii] = src[(long)ii * aRow + k];
+                }
+            for (; i < h; i++)
             {
                 float* src = A + (long)(i0 + i) * aRow + k0;
                 for (int k = 0; k < kc; k++) dst[k * MR + i] = src[k];

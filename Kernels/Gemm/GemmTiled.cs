@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using SamEngine.Engine;
 
@@ -11,10 +12,12 @@ namespace SamEngine.Kernels;
 /// then every thread accumulates a 4×4 register block from them, so each global load feeds
 /// 4T multiply-adds instead of one. A thread owns rows ty+T·r and columns tx+T·c: a warp reads
 /// shared memory without bank conflicts and writes C in runs of T adjacent columns.
+/// The sums run in blocks of KBlock (four slabs) along K, each added to the running total when
+/// done: rounding error then grows with KBlock + K/KBlock rather than K.
 /// </summary>
 static class GemmTiled
 {
-    const int BK = 16, MaxT = 16;
+    const int BK = 16, KBlock = 4 * BK, MaxT = 16;
     // Slabs are stored k-major with one pad column: A staged along K (its contiguous axis when
     // not transposed) would otherwise land every k of a warp in the same bank.
     const int Ld = 4 * MaxT + 1;
@@ -57,27 +60,39 @@ static class GemmTiled
         float c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0;
         float c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (int k0 = 0; k0 < p.K; k0 += BK)
+        for (int kc = 0; kc < p.K; kc += KBlock)
         {
-            for (int r = 0; r < rounds; r++)
+            float d00 = 0, d01 = 0, d02 = 0, d03 = 0;
+            float d10 = 0, d11 = 0, d12 = 0, d13 = 0;
+            float d20 = 0, d21 = 0, d22 = 0, d23 = 0;
+            float d30 = 0, d31 = 0, d32 = 0, d33 = 0;
+            int kcEnd = XMath.Min(kc + KBlock, p.K);
+            for (int k0 = kc; k0 < kcEnd; k0 += BK)
             {
-                int ia = aI + r * aIStep, ka = aK + r * aKStep;
-                As[ka * Ld + ia] = LoadA(A, p, i0 + ia, k0 + ka);
-                int kb = bK + r * bKStep, jb = bJ + r * bJStep;
-                Bs[kb * Ld + jb] = LoadB(B, p, k0 + kb, j0 + jb);
+                for (int r = 0; r < rounds; r++)
+                {
+                    int ia = aI + r * aIStep, ka = aK + r * aKStep;
+                    As[ka * Ld + ia] = LoadA(A, p, i0 + ia, k0 + ka);
+                    int kb = bK + r * bKStep, jb = bJ + r * bJStep;
+                    Bs[kb * Ld + jb] = LoadB(B, p, k0 + kb, j0 + jb);
+                }
+                Group.Barrier();
+                for (int k = 0; k < BK; k++)
+                {
+                    int ra = k * Ld + ty, rb = k * Ld + tx;
+                    float x0 = As[ra], x1 = As[ra + T], x2 = As[ra + 2 * T], x3 = As[ra + 3 * T];
+                    float y0 = Bs[rb], y1 = Bs[rb + T], y2 = Bs[rb + 2 * T], y3 = Bs[rb + 3 * T];
+                    d00 += x0 * y0; d01 += x0 * y1; d02 += x0 * y2; d03 += x0 * y3;
+                    d10 += x1 * y0; d11 += x1 * y1; d12 += x1 * y2; d13 += x1 * y3;
+                    d20 += x2 * y0; d21 += x2 * y1; d22 += x2 * y2; d23 += x2 * y3;
+                    d30 += x3 * y0; d31 += x3 * y1; d32 += x3 * y2; d33 += x3 * y3;
+                }
+                Group.Barrier();
             }
-            Group.Barrier();
-            for (int k = 0; k < BK; k++)
-            {
-                int ra = k * Ld + ty, rb = k * Ld + tx;
-                float x0 = As[ra], x1 = As[ra + T], x2 = As[ra + 2 * T], x3 = As[ra + 3 * T];
-                float y0 = Bs[rb], y1 = Bs[rb + T], y2 = Bs[rb + 2 * T], y3 = Bs[rb + 3 * T];
-                c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-                c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-                c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-                c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
-            }
-            Group.Barrier();
+            c00 += d00; c01 += d01; c02 += d02; c03 += d03;
+            c10 += d10; c11 += d11; c12 += d12; c13 += d13;
+            c20 += d20; c21 += d21; c22 += d22; c23 += d23;
+            c30 += d30; c31 += d31; c32 += d32; c33 += d33;
         }
 
         long o = (long)batch * p.M * p.N;

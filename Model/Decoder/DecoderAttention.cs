@@ -14,10 +14,18 @@ namespace SamEngine.Model;
 /// per prompt). Heads are kept outermost, [h, B, N, d], so that shared keys make one attention per head
 /// over the queries of all prompts.
 /// </para>
+/// <para>
+/// This file is the reference's form. The cross attentions, where one side is the HW image tokens
+/// and the other a few prompt tokens, have folded forms that do the same arithmetic with fewer flops
+/// (DecoderAttentionFolded.cs).
+/// </para>
 /// </summary>
-public sealed class DecoderAttention : IDisposable
+public sealed partial class DecoderAttention : IDisposable
 {
     readonly PromptDecoderWeights.LinearParams qProj, kProj, vProj, outProj;
+    // out_proj's weight transposed, [I, C]: read as [h, d, C], head h's share of the output
+    // projection is one contiguous [d, C] block (for the folded image→token output).
+    readonly Tensor outProjWeightT;
 
     internal DecoderAttention(PromptDecoderWeights w, int numHeads)
     {
@@ -31,32 +39,54 @@ public sealed class DecoderAttention : IDisposable
         if (InternalDim % numHeads != 0) throw new SamException($"attention of internal dim {InternalDim} does not split into {numHeads} heads");
         if (kProj.Out != InternalDim || vProj.Out != InternalDim || outProj.In != InternalDim || outProj.Out != EmbeddingDim)
             throw new SamException($"attention projections disagree: q {qProj.Weight.ShapeString}, k {kProj.Weight.ShapeString}, v {vProj.Weight.ShapeString}, out {outProj.Weight.ShapeString}");
+        outProjWeightT = Tensor.Empty(w.Device, InternalDim, EmbeddingDim);
+        Permute.Forward(outProj.Weight, [1, 0], outProjWeightT);
     }
 
     public int NumHeads { get; }
     public int InternalDim { get; }
     public int EmbeddingDim { get; }
     int HeadDim => InternalDim / NumHeads;
+    float Scale => 1f / MathF.Sqrt(HeadDim);
 
     /// <summary>
     /// y = out_proj(attention(q, k, v)) (+ residual). q is [Bq, Nq, C], k and v [Bk, Nk, C], with
-    /// Bq and Bk each B or 1; y and residual are [B, Nq, C]. residual may alias y.
+    /// Bq and Bk each B or 1; y is [B, Nq, C], residual [B or 1, Nq, C]. residual may alias y.
     /// </summary>
     public void Forward(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
     {
         int bq = q.Dim(0), nq = q.Dim(1), bk = k.Dim(0), nk = k.Dim(1), b = Math.Max(bq, bk);
         if ((bq != b && bq != 1) || (bk != b && bk != 1) || v.Dim(0) != bk || v.Dim(1) != nk || y.Dim(0) != b || y.Dim(1) != nq)
             throw new ArgumentException($"attention: q {q.ShapeString}, k {k.ShapeString}, v {v.ShapeString} → {y.ShapeString} do not batch");
-        var device = y.Device;
-        int h = NumHeads, d = HeadDim;
-
         using var qh = Project(qProj, q);
         using var kh = Project(kProj, k);
         using var vh = Project(vProj, v);
-        using var merged = Tensor.Empty(device, b, nq, h, d);
-        if (device.IsIlgpu) Materialized(qh, kh, vh, bq, bk, merged);
+        Attend(qh, kh, vh, y, residual);
+    }
+
+    /// <summary>
+    /// The attention proper and out_proj, on projected heads: qh [h, Bq, Nq, d], kh and vh
+    /// [h, Bk, Nk, d] (Bq and Bk each B or 1); y and residual [B, Nq, C].
+    /// </summary>
+    void Attend(Tensor qh, Tensor kh, Tensor vh, Tensor y, Tensor? residual)
+    {
+        int bq = qh.Dim(1), nq = qh.Dim(2), bk = kh.Dim(1), b = Math.Max(bq, bk);
+        using var merged = Tensor.Empty(y.Device, b, nq, NumHeads, HeadDim);
+        if (y.Device.IsIlgpu) Materialized(qh, kh, vh, bq, bk, merged);
         else Fused(qh, kh, vh, bq, bk, merged);
-        outProj.Forward(merged.Reshape(b, nq, InternalDim), y, residual: residual);
+        OutProj(merged.Reshape(b, nq, InternalDim), y, residual);
+    }
+
+    /// <summary>
+    /// y = out_proj(x) + residual, x [B, N, I]. A residual of batch 1 (one image shared by all
+    /// prompts) is added to every prompt: prompt by prompt, so it still goes into the product.
+    /// </summary>
+    void OutProj(Tensor x, Tensor y, Tensor? residual)
+    {
+        int b = y.Dim(0);
+        if (residual == null || residual.Dim(0) == b) outProj.Forward(x, y, residual: residual);
+        else
+            for (int i = 0; i < b; i++) outProj.Forward(x.Slice(i, 1), y.Slice(i, 1), residual: residual);
     }
 
     /// <summary>
@@ -68,7 +98,7 @@ public sealed class DecoderAttention : IDisposable
     {
         var device = merged.Device;
         int h = NumHeads, d = HeadDim, b = Math.Max(bq, bk), nq = qh.Dim(2), nk = kh.Dim(2);
-        float scale = 1f / MathF.Sqrt(d);
+        float scale = Scale;
         if (bq == bk || bk == 1)
         {
             // Shared keys: per head, the queries of all B prompts are rows of one attention.
@@ -100,7 +130,7 @@ public sealed class DecoderAttention : IDisposable
     {
         var device = merged.Device;
         int h = NumHeads, d = HeadDim, b = Math.Max(bq, bk), nq = qh.Dim(2), nk = kh.Dim(2);
-        float scale = 1f / MathF.Sqrt(d);
+        float scale = Scale;
         using var o = Tensor.Empty(device, h, b, nq, d);
         if (bq == bk)
         {
@@ -148,5 +178,6 @@ public sealed class DecoderAttention : IDisposable
         kProj.Dispose();
         vProj.Dispose();
         outProj.Dispose();
+        outProjWeightT.Dispose();
     }
 }

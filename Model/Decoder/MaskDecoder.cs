@@ -61,9 +61,10 @@ public sealed class MaskDecoder : IDisposable
     /// <param name="imagePe">the dense positional encoding, [HW, C].</param>
     /// <param name="sparse">the sparse prompt embeddings on the host, B×N×C.</param>
     /// <param name="dense">the dense prompt embeddings, [B, C, h, w], or [C] for one vector at every cell of every prompt (no mask).</param>
+    /// <param name="imageCache">with [C] dense: <see cref="CacheImage"/> of this image, PE and vector, kept by the caller across calls (made for this call when absent).</param>
     /// <returns>low-resolution mask logits [B, C', 4h, 4w] and the IoU predictions B×C' (C' = 3 with multimask, else 1).</returns>
     public (Tensor LowResLogits, float[] IouPredictions) Forward(Tensor image, (int H, int W) gridSize, Tensor imagePe,
-        float[] sparse, int batch, Tensor dense, bool multimaskOutput)
+        float[] sparse, int batch, Tensor dense, bool multimaskOutput, DecoderImageCache? imageCache = null)
     {
         var device = image.Device;
         int c = TransformerDim, hw = gridSize.H * gridSize.W, b = batch;
@@ -81,30 +82,40 @@ public sealed class MaskDecoder : IDisposable
         }
         using var tokens = Tensor.FromArray(device, tokensHost, b, t, c);
 
-        // src = image + dense; without a mask it is one [1, HW, C] for all prompts.
-        Tensor src;
-        if (dense.Rank == 1)
-        {
-            if (dense.Length != c) throw new ArgumentException($"mask decoder: dense embedding {dense.ShapeString} is not [{c}]");
-            src = Tensor.Empty(device, 1, hw, c);
-            Add.Forward(image, dense, src);
-        }
-        else
-        {
-            if (dense.Rank != 4 || dense.Dim(0) != b || dense.Dim(1) != c || dense.Dim(2) != gridSize.H || dense.Dim(3) != gridSize.W)
-                throw new ArgumentException($"mask decoder: dense embedding {dense.ShapeString} is not [{b}, {c}, {gridSize.H}, {gridSize.W}]");
-            src = Tensor.Empty(device, b, hw, c);
-            Permute.Forward(dense.Reshape(b, c, hw), [0, 2, 1], src);
-            Add.Forward(src, image, src);
-        }
-
+        // hs: the IoU and mask tokens only, [B, 1 + M, C]; keys: the image, [B, HW, C].
         Tensor hs, keys;
-        using (src)
         using (Profiler.Stage("transformer"))
-            (hs, keys) = transformer.Forward(src, imagePe, tokens);
+        {
+            if (dense.Rank == 1)
+            {
+                // Without a mask, src = image + dense is one [1, HW, C] for all prompts, and so
+                // is what the first block computes from it alone: the image's cache.
+                if (dense.Length != c) throw new ArgumentException($"mask decoder: dense embedding {dense.ShapeString} is not [{c}]");
+                if (imageCache != null && !imageCache.IsOf(image, imagePe, dense))
+                    throw new ArgumentException("mask decoder: the image cache was made for another image, PE or no-mask embedding");
+                var cache = imageCache ?? CacheImage(image, imagePe, dense);
+                try
+                {
+                    (hs, keys) = transformer.Forward(cache.Src, imagePe, tokens, cache.FirstLayer, 1 + NumMaskTokens);
+                }
+                finally
+                {
+                    if (cache != imageCache) cache.Dispose();
+                }
+            }
+            else
+            {
+                if (dense.Rank != 4 || dense.Dim(0) != b || dense.Dim(1) != c || dense.Dim(2) != gridSize.H || dense.Dim(3) != gridSize.W)
+                    throw new ArgumentException($"mask decoder: dense embedding {dense.ShapeString} is not [{b}, {c}, {gridSize.H}, {gridSize.W}]");
+                using var src = Tensor.Empty(device, b, hw, c);
+                Permute.Forward(dense.Reshape(b, c, hw), [0, 2, 1], src);
+                Add.Forward(src, image, src);
+                (hs, keys) = transformer.Forward(src, imagePe, tokens, outputTokens: 1 + NumMaskTokens);
+            }
+        }
 
         using var stage = Profiler.Stage("heads");
-        using var tokensOut = Tensor.Empty(device, t, b, c);
+        using var tokensOut = Tensor.Empty(device, hs.Dim(1), b, c);
         using (hs) Permute.Forward(hs, [1, 0, 2], tokensOut);
 
         // Only the selected masks' hypernetworks run: the reference computes all and slices.
@@ -127,6 +138,29 @@ public sealed class MaskDecoder : IDisposable
             for (int j = 0; j < outputs; j++)
                 iouSelected[i * outputs + j] = iouAll[i * NumMaskTokens + selected[j]];
         return (masks, iouSelected);
+    }
+
+    /// <summary>
+    /// The decoder's work on an image [HW, C] that no prompt without a mask changes (see
+    /// <see cref="DecoderImageCache"/>), for <see cref="Forward"/> to reuse.
+    /// </summary>
+    public DecoderImageCache CacheImage(Tensor image, Tensor imagePe, Tensor noMaskEmbed)
+    {
+        int c = TransformerDim, hw = checked((int)(image.Length / c));
+        if (image.Length != (long)hw * c || imagePe.Length != image.Length || noMaskEmbed.Length != c)
+            throw new ArgumentException($"mask decoder: image {image.ShapeString}, PE {imagePe.ShapeString} and no-mask embedding {noMaskEmbed.ShapeString} are not [HW, {c}] and [{c}]");
+        using var _ = Profiler.Stage("image_cache");
+        var src = Tensor.Empty(image.Device, 1, hw, c);
+        try
+        {
+            Add.Forward(image, noMaskEmbed, src);
+            return new DecoderImageCache(image, imagePe, noMaskEmbed, src, transformer.ProjectImage(src, imagePe));
+        }
+        catch
+        {
+            src.Dispose();
+            throw;
+        }
     }
 
     /// <summary>An image embedding [1, C, h, w] (as the encoder gives it) as the decoder's token-major [h·w, C].</summary>

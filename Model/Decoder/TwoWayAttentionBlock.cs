@@ -34,14 +34,49 @@ public sealed class TwoWayAttentionBlock : IDisposable
     }
 
     /// <summary>
-    /// queries [B, T, C] and keys [Bk, HW, C] (Bk = B, or 1 while the image side is still shared
-    /// by all prompts); queryPe [B, T, C], keyPe [HW, C]. Returns new queries [B, T, C] and keys
-    /// [B, HW, C], which the caller owns.
+    /// The block's image-side projections that depend on the image alone: token→image keys
+    /// k_proj(image + PE) and values v_proj(image) as heads [h, 1, HW, d], image→token queries
+    /// q_proj(image + PE) as heads transposed, [h, d, HW]. For the first block without a mask
+    /// input the image is the same for every prompt, so they are made once per image.
     /// </summary>
-    public (Tensor Queries, Tensor Keys) Forward(Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe)
+    public sealed class ImageProjections : IDisposable
+    {
+        internal ImageProjections(Tensor keys, Tensor values, Tensor queries) => (Keys, Values, Queries) = (keys, values, queries);
+
+        public Tensor Keys { get; }
+        public Tensor Values { get; }
+        public Tensor Queries { get; }
+
+        public void Dispose()
+        {
+            Keys.Dispose();
+            Values.Dispose();
+            Queries.Dispose();
+        }
+    }
+
+    /// <summary>The <see cref="ImageProjections"/> of an image [1, HW, C] with its PE [HW, C].</summary>
+    internal ImageProjections ProjectImage(Tensor keys, Tensor keyPe)
+    {
+        using var k = Tensor.Empty(keys.Device, keys.Shape);
+        Add.Forward(keys, keyPe, k);
+        var keysHeads = crossAttnTokenToImage.ProjectImageKeys(k);
+        var valueHeads = crossAttnTokenToImage.ProjectImageValues(keys);
+        return new(keysHeads, valueHeads, crossAttnImageToToken.ProjectImageQueries(k));
+    }
+
+    /// <summary>
+    /// queries [B, T, C] and keys [Bk, HW, C] (Bk = B, or 1 while the image side is still shared
+    /// by all prompts); queryPe [B, T, C], keyPe [HW, C]; projected, when given, holds this
+    /// block's <see cref="ImageProjections"/> of keys (Bk = 1). Returns new queries [B, T, C] and
+    /// keys [B, HW, C], which the caller owns.
+    /// </summary>
+    public (Tensor Queries, Tensor Keys) Forward(Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe,
+        ImageProjections? projected = null)
     {
         var device = queries.Device;
         int b = queries.Dim(0), t = queries.Dim(1), c = queries.Dim(2), bk = keys.Dim(0), hw = keys.Dim(1);
+        if (projected != null && bk != 1) throw new ArgumentException($"two-way block: projections of one image for keys {keys.ShapeString}");
         using var sum = Tensor.Empty(device, b, t, c);
         using var q = Tensor.Empty(device, b, t, c);
 
@@ -55,11 +90,15 @@ public sealed class TwoWayAttentionBlock : IDisposable
         using var queries1 = Tensor.Empty(device, b, t, c);
         norm1.Forward(sum, queries1, LayerNormEps);
 
-        // (2) tokens → image
+        // (2) tokens → image. k = keys + keyPe serves (4) as well: the keys do not change in between.
         Add.Forward(queries1, queryPe, q);
-        using var k = Tensor.Empty(device, bk, hw, c);
-        Add.Forward(keys, keyPe, k);
-        crossAttnTokenToImage.Forward(q, k, keys, sum, residual: queries1);
+        using var k = projected == null ? Tensor.Empty(device, bk, hw, c) : null;
+        if (k == null) crossAttnTokenToImage.TokenToProjectedImage(q, projected!.Keys, projected.Values, sum, residual: queries1);
+        else
+        {
+            Add.Forward(keys, keyPe, k);
+            crossAttnTokenToImage.TokenToImage(q, k, keys, sum, residual: queries1);
+        }
         using var queries2 = Tensor.Empty(device, b, t, c);
         norm2.Forward(sum, queries2, LayerNormEps);
 
@@ -72,15 +111,11 @@ public sealed class TwoWayAttentionBlock : IDisposable
         var queries3 = Tensor.Empty(device, b, t, c);
         norm3.Forward(sum, queries3, LayerNormEps);
 
-        // (4) image → tokens; the keys are unchanged since (2), and so is k = keys + keyPe
+        // (4) image → tokens
         Add.Forward(queries3, queryPe, q);
         using var keysSum = Tensor.Empty(device, b, hw, c);
-        if (bk == b) crossAttnImageToToken.Forward(k, q, queries3, keysSum, residual: keys);
-        else
-        {
-            crossAttnImageToToken.Forward(k, q, queries3, keysSum);
-            Add.Forward(keysSum, keys, keysSum);
-        }
+        if (k == null) crossAttnImageToToken.ProjectedImageToToken(projected!.Queries, q, queries3, keysSum, residual: keys);
+        else crossAttnImageToToken.ImageToToken(k, q, queries3, keysSum, residual: keys);
         var keys4 = Tensor.Empty(device, b, hw, c);
         norm4.Forward(keysSum, keys4, LayerNormEps);
         return (queries3, keys4);

@@ -14,6 +14,7 @@ public sealed class SamPredictor : IDisposable
 {
     Tensor? embedding;   // [1, C, h, w]
     Tensor? imageTokens; // [h·w, C]
+    DecoderImageCache? decoderCache; // made at the first decode without a mask, dropped with the image
     readonly StateDict weights;
     SamImageEncoder? encoder;
 
@@ -101,7 +102,9 @@ public sealed class SamPredictor : IDisposable
     {
         embedding?.Dispose();
         imageTokens?.Dispose();
+        decoderCache?.Dispose();
         embedding = imageTokens = null;
+        decoderCache = null;
     }
 
     /// <summary>
@@ -273,9 +276,10 @@ public sealed class SamPredictor : IDisposable
         var (mh, mw) = PromptEncoder.MaskInputSize;
         using var maskTensor = prompts.Masks != null ? Tensor.FromArray(Device, prompts.Masks, prompts.Count, 1, mh, mw) : null;
         using var dense = maskTensor != null ? PromptEncoder.EmbedMasks(maskTensor) : null;
+        var cache = dense == null ? decoderCache ??= MaskDecoder.CacheImage(imageTokens!, PromptEncoder.DensePe, PromptEncoder.NoMaskEmbed) : null;
         int b = prompts.Count, chunk = Math.Min(b, DecoderChunk);
         if (chunk == b)
-            return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, b, dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
+            return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, b, dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput, cache);
 
         int perPrompt = sparse.Length / b;
         Tensor? lowRes = null;
@@ -286,7 +290,7 @@ public sealed class SamPredictor : IDisposable
             {
                 int count = Math.Min(chunk, b - start);
                 var (part, partIou) = MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe,
-                    sparse.AsSpan(start * perPrompt, count * perPrompt).ToArray(), count, dense?.Slice(start, count) ?? PromptEncoder.NoMaskEmbed, multimaskOutput);
+                    sparse.AsSpan(start * perPrompt, count * perPrompt).ToArray(), count, dense?.Slice(start, count) ?? PromptEncoder.NoMaskEmbed, multimaskOutput, cache);
                 using (part)
                 {
                     lowRes ??= Tensor.Empty(Device, [b, .. part.Shape[1..]]);

@@ -1,0 +1,198 @@
+using SamEngine.Engine;
+using SamEngine.Kernels;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// The cross attentions of the two-way transformer in folded form. One side is the HW image tokens
+/// (4096 of C = 256 channels), the other T prompt tokens (about 7). The reference projects the
+/// image side to the internal dim I (128), HW×C×I multiply-adds per projection, and attends there.
+/// But per head h the image meets the tokens only through dot products with a few vectors, and a
+/// linear map can move across a dot product: (W x + b)·u = x·(Wᵀu) + b·u. So the head's weights are
+/// applied to the T tokens instead (h·T×d×C, negligible), and the image side enters only as products
+/// with h·T folded vectors of C: HW×C×h·T multiply-adds, 56 columns instead of 128 at T = 7. This is
+/// exact algebra; only the rounding differs from the reference's order. Which form runs is decided
+/// per call by flop count, so that many tokens (h·T past I) keep the reference's form.
+/// <para>
+/// Scores are kept keys-major, [B, h·T, HW] ([B, h, T, HW]), in both directions: the image-side
+/// products are then the same long, thin GEMMs, and the image→token softmax over T runs down the
+/// columns (<see cref="ColumnSoftmax"/>) instead of over millions of rows of T. Everything is GEMM,
+/// softmax and permute, so both device paths share it (materialized, as the ILGPU path needs).
+/// </para>
+/// </summary>
+public sealed partial class DecoderAttention
+{
+    /// <summary>
+    /// Token→image attention (tokens query the image): q [B, T, C] tokens (+ PE), k [Bk, HW, C]
+    /// the image + PE, v [Bk, HW, C] the image, Bk = B or 1. y and residual [B, T, C].
+    /// </summary>
+    public void TokenToImage(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
+    {
+        int b = q.Dim(0), t = q.Dim(1), bk = k.Dim(0), hw = k.Dim(1);
+        if (v.Dim(0) != bk || v.Dim(1) != hw || (bk != b && bk != 1) || y.Dim(0) != b || y.Dim(1) != t)
+            throw new ArgumentException($"token→image attention: q {q.ShapeString}, k {k.ShapeString}, v {v.ShapeString} → {y.ShapeString} do not batch");
+        // Per image token: the reference projects k and v (2·C·I, once per image) and attends
+        // (2·T·I per prompt); folded, scores and weighted sum are 2·h·T·C per prompt.
+        double plain = 2.0 * bk * EmbeddingDim * InternalDim + 2.0 * b * t * InternalDim;
+        double folded = 2.0 * b * NumHeads * t * EmbeddingDim;
+        if (folded < plain) FoldedTokenToImage(q, k, v, y, residual);
+        else Forward(q, k, v, y, residual);
+    }
+
+    /// <summary>
+    /// Token→image attention against an image projected beforehand (the first block's, kept per
+    /// image): kh = k_proj(image + PE) and vh = v_proj(image) as heads [h, 1, HW, d]. Only the
+    /// tokens are projected; the attention is the reference's.
+    /// </summary>
+    public void TokenToProjectedImage(Tensor q, Tensor kh, Tensor vh, Tensor y, Tensor? residual = null)
+    {
+        using var qh = Project(qProj, q);
+        Attend(qh, kh, vh, y, residual);
+    }
+
+    /// <summary>
+    /// Image→token attention (the image queries the tokens): q [Bq, HW, C] the image + PE (Bq = B
+    /// or 1), k [B, T, C] tokens + PE, v [B, T, C] tokens. y [B, HW, C], residual [B or 1, HW, C].
+    /// </summary>
+    public void ImageToToken(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
+    {
+        int bq = q.Dim(0), hw = q.Dim(1), b = k.Dim(0), t = k.Dim(1);
+        if (v.Dim(0) != b || v.Dim(1) != t || (bq != b && bq != 1) || y.Dim(0) != b || y.Dim(1) != hw)
+            throw new ArgumentException($"image→token attention: q {q.ShapeString}, k {k.ShapeString}, v {v.ShapeString} → {y.ShapeString} do not batch");
+        // Per image token: the reference projects q (C·I, once per image), attends (2·T·I) and
+        // projects out (I·C) per prompt; folded, scores and output are 2·h·T·C per prompt.
+        double plain = (double)bq * EmbeddingDim * InternalDim + b * (2.0 * t * InternalDim + InternalDim * EmbeddingDim);
+        double folded = 2.0 * b * NumHeads * t * EmbeddingDim;
+        if (folded >= plain)
+        {
+            Forward(q, k, v, y, residual);
+            return;
+        }
+        using var p = FoldedImageToTokenProbabilities(q, k);
+        WeighTokens(p, v, y, residual);
+    }
+
+    /// <summary>
+    /// Image→token attention from image queries projected beforehand (the first block's, kept per
+    /// image): qT = q_proj(image + PE) as heads, transposed, [h, d, HW]. k and v [B, T, C] tokens,
+    /// y [B, HW, C], residual [B or 1, HW, C].
+    /// </summary>
+    public void ProjectedImageToToken(Tensor qT, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
+    {
+        int b = k.Dim(0), t = k.Dim(1), hw = qT.Dim(2);
+        using var kh = Project(kProj, k);
+        using var byHead = Tensor.Empty(y.Device, NumHeads, b * t, hw);
+        Gemm.Forward(kh.Reshape(NumHeads, b * t, HeadDim), qT, byHead);
+        using var p = Tensor.Empty(y.Device, b, NumHeads * t, hw);
+        Permute.Forward(byHead.Reshape(NumHeads, b, t, hw), [1, 0, 2, 3], p.Reshape(b, NumHeads, t, hw));
+        ColumnSoftmax.Forward(p.Reshape(b * NumHeads, t, hw), p.Reshape(b * NumHeads, t, hw), Scale);
+        WeighTokens(p, v, y, residual);
+    }
+
+    /// <summary>k_proj or v_proj of an image [1, HW, C], as heads [h, 1, HW, d].</summary>
+    internal Tensor ProjectImageKeys(Tensor image) => Project(kProj, image);
+
+    internal Tensor ProjectImageValues(Tensor image) => Project(vProj, image);
+
+    /// <summary>q_proj of an image [1, HW, C], as heads transposed, [h, d, HW]: the score product streams it.</summary>
+    internal Tensor ProjectImageQueries(Tensor image)
+    {
+        int hw = image.Dim(1);
+        using var p = Tensor.Empty(image.Device, hw, InternalDim);
+        qProj.Forward(image.Reshape(hw, EmbeddingDim), p);
+        var qT = Tensor.Empty(image.Device, NumHeads, HeadDim, hw);
+        Permute.Forward(p.Reshape(hw, NumHeads, HeadDim), [1, 2, 0], qT);
+        return qT;
+    }
+
+    void FoldedTokenToImage(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual)
+    {
+        var device = y.Device;
+        int b = q.Dim(0), t = q.Dim(1), hw = k.Dim(1), h = NumHeads, d = HeadDim, c = EmbeddingDim;
+
+        // Scores: q_h·(W_k,h x_j + b_k,h) = (W_k,hᵀ q_h)·x_j + q_h·b_k,h. The last term is the same
+        // for every image token j, and softmax over j is blind to a constant: it is dropped.
+        using var qh = Project(qProj, q);
+        using var qFolded = FoldThrough(qh, kProj.Weight);
+        using var p = Tensor.Empty(device, b, h * t, hw);
+        Gemm.Forward(qFolded, k, p, transB: true);
+        Softmax.Forward(p, p, Scale);
+
+        // Output: Σ_j P[t, j] (W_v,h x_j + b_v,h) = W_v,h (Σ_j P[t, j] x_j) + b_v,h, as each row of
+        // P sums to 1: the probabilities weigh the image itself, and the head's value projection
+        // applies to the h·T weighted sums.
+        using var weighted = Tensor.Empty(device, b, h * t, c);
+        Gemm.Forward(p, v, weighted);
+        using var weightedByHead = Tensor.Empty(device, h, b * t, c);
+        Permute.Forward(weighted.Reshape(b, h, t, c), [1, 0, 2, 3], weightedByHead.Reshape(h, b, t, c));
+        using var oh = Tensor.Empty(device, h, b * t, d);
+        Gemm.Forward(weightedByHead, vProj.Weight.Reshape(h, d, c), oh, transB: true);
+        using var merged = Tensor.Empty(device, b, t, h, d);
+        Permute.Forward(oh.Reshape(h, b, t, d), [1, 2, 0, 3], merged);
+        Add.Forward(merged, vProj.Bias, merged);
+        OutProj(merged.Reshape(b, t, InternalDim), y, residual);
+    }
+
+    /// <summary>
+    /// softmax(q_proj(x)·k_proj(k)ᵀ/√d) over the tokens, keys-major: [B, h·T, HW]. x [Bq, HW, C]
+    /// is the image (+ PE), k [B, T, C] the tokens (+ PE).
+    /// </summary>
+    Tensor FoldedImageToTokenProbabilities(Tensor x, Tensor k)
+    {
+        int b = k.Dim(0), t = k.Dim(1), hw = x.Dim(1), h = NumHeads;
+        // Scores: (W_q,h x_j + b_q,h)·k_h[t] = x_j·(W_q,hᵀ k_h[t]) + b_q,h·k_h[t]. Here the softmax
+        // runs over t, along which the last term varies: it stays, as a bias per row of scores.
+        using var kh = Project(kProj, k);
+        using var kFolded = FoldThrough(kh, qProj.Weight);
+        using var kBias = FoldThrough(kh, qProj.Bias.Reshape(InternalDim, 1), alpha: Scale);
+        var p = Tensor.Empty(x.Device, b, h * t, hw);
+        Gemm.Forward(kFolded, x, p, transB: true);
+        ColumnSoftmax.Forward(p.Reshape(b * h, t, hw), p.Reshape(b * h, t, hw), Scale, kBias.Reshape(b * h, t));
+        return p;
+    }
+
+    /// <summary>
+    /// The image→token output from the probabilities p [B, h·T, HW] and the tokens v [B, T, C]:
+    /// y = out_proj(Σ_t P_h[t, j] v_proj(v)_h[t]) (+ residual), [B, HW, C] (residual [B or 1, HW, C]).
+    /// </summary>
+    void WeighTokens(Tensor p, Tensor v, Tensor y, Tensor? residual)
+    {
+        var device = y.Device;
+        int b = v.Dim(0), t = v.Dim(1), hw = p.Dim(2), h = NumHeads, d = HeadDim;
+        using var vh = Project(vProj, v);
+        // out_proj(concat_h Σ_t P_h[t, j] v_h[t]) = Σ_h Σ_t P_h[t, j] (W_o,h v_h[t]) + b_o, W_o,h the
+        // columns of out_proj for head h: the values go through out_proj first, h·T rows of C,
+        // and the image side is one product with them (2·h·T·C per image token). The reference's
+        // order costs 2·T·I + 2·I·C, less once h·T passes I.
+        if ((double)h * t * EmbeddingDim <= (double)t * InternalDim + (double)InternalDim * EmbeddingDim)
+        {
+            using var u = FoldThrough(vh, outProjWeightT);
+            if (residual == null || residual.Dim(0) == b) Gemm.Forward(p, u, y, transA: true, bias: outProj.Bias, residual: residual);
+            else
+                for (int i = 0; i < b; i++) Gemm.Forward(p.Slice(i, 1), u.Slice(i, 1), y.Slice(i, 1), transA: true, bias: outProj.Bias, residual: residual);
+            return;
+        }
+        using var vb = Tensor.Empty(device, b, h, t, d);
+        Permute.Forward(vh, [1, 0, 2, 3], vb);
+        using var o = Tensor.Empty(device, b, h, hw, d);
+        Gemm.Forward(p.Reshape(b * h, t, hw), vb.Reshape(b * h, t, d), o.Reshape(b * h, hw, d), transA: true);
+        using var merged = Tensor.Empty(device, b, hw, h, d);
+        Permute.Forward(o, [0, 2, 1, 3], merged);
+        OutProj(merged.Reshape(b, hw, InternalDim), y, residual);
+    }
+
+    /// <summary>
+    /// Each head's token vectors through that head's block of a weight: heads [h, B, T, d] and
+    /// weight [I, N], read as h blocks [d, N], give the rows alpha·x_h[t]ᵀ W_h, prompt-major
+    /// [B, h·T, N]: the folded vectors that meet the image side.
+    /// </summary>
+    Tensor FoldThrough(Tensor heads, Tensor weight, float alpha = 1f)
+    {
+        int h = NumHeads, b = heads.Dim(1), t = heads.Dim(2), n = weight.Dim(-1);
+        using var byHead = Tensor.Empty(heads.Device, h, b * t, n);
+        Gemm.Forward(heads.Reshape(h, b * t, HeadDim), weight.Reshape(h, HeadDim, n), byHead, alpha: alpha);
+        var folded = Tensor.Empty(heads.Device, b, h * t, n);
+        Permute.Forward(byHead.Reshape(h, b, t, n), [1, 0, 2, 3], folded.Reshape(b, h, t, n));
+        return folded;
+    }
+}
