@@ -22,7 +22,8 @@ public static class RandomWeights
     {
         long n = shape.Aggregate(1L, (a, b) => a * b);
         var values = new float[n];
-        var rng = new Random(HashCode.Combine(seed, StableHash(name)));
+        // Not HashCode.Combine: .NET randomises it per process, and the weights must be the same in every run.
+        var rng = new Random(unchecked(seed * 16777619 ^ StableHash(name)));
         // Scales of a trained model's typical ranges, so activations stay finite and non-trivial:
         // PyTorch's default fan-in init for projections, unit norm gains, small biases.
         bool isNormGain = name.EndsWith(".weight") && shape.Length == 1;

@@ -30,4 +30,12 @@ public class SamArchitectureTests
         Assert.Equal(new[] { 127, 64 }, a["image_encoder.blocks.2.attn.rel_pos_h"].Shape);
         Assert.Equal(new[] { 27, 64 }, a["image_encoder.blocks.3.attn.rel_pos_h"].Shape);
     }
+
+    [Fact]
+    public void RandomWeightsAreTheSameInEveryProcess()
+    {
+        // Values this test saw in an earlier process: a per-process hash seed would change them.
+        var first = RandomWeights.Create(SamArchitecture.VitB, seed: 1)["image_encoder.blocks.3.attn.qkv.weight"].ToFloat32()[..3];
+        Assert.Equal(new float[] { -0.0271580108f, -0.0056726546f, -0.0131775392f }, first);
+    }
 }
