@@ -114,7 +114,8 @@ public sealed class AutomaticMaskGenerator
             for (int i = 0; i < b; i++) (raw[2 * i], raw[2 * i + 1]) = points[start + i];
             var batch = new PromptBatch(b, 1, predictor.Transform.ApplyCoords(raw, (ch, cw)), Enumerable.Repeat(1, b).ToArray(), null, null);
             // The predictor keeps the crop's token-major embedding and the dense positional encoding: the image side is prepared once per crop.
-            var (lowRes, iou) = predictor.Decode(batch, multimaskOutput: true);
+            // Masks at or below pred_iou_thresh are dropped unseen below, so their prompts skip the upscaling.
+            var (lowRes, iou) = predictor.Decode(batch, multimaskOutput: true, Options.PredIouThresh > 0 ? iouThresh : null);
             tally.Decoder.Stop();
             tally.Prompts += b;
 

@@ -62,9 +62,12 @@ public sealed class MaskDecoder : IDisposable
     /// <param name="sparse">the sparse prompt embeddings on the host, B×N×C.</param>
     /// <param name="dense">the dense prompt embeddings, [B, C, h, w], or [C] for one vector at every cell of every prompt (no mask).</param>
     /// <param name="imageCache">with [C] dense: <see cref="CacheImage"/> of this image, PE and vector, kept by the caller across calls (made for this call when absent).</param>
+    /// <param name="upscaleAboveIou">when given, only prompts with a selected mask whose predicted IoU is above it get
+    /// their masks computed; the others' logits are −∞. For a caller that drops every mask at or below that IoU unseen
+    /// (the automatic mask generator's pred_iou_thresh), the output upscaling, half of a prompt's work, is not spent on them.</param>
     /// <returns>low-resolution mask logits [B, C', 4h, 4w] and the IoU predictions B×C' (C' = 3 with multimask, else 1).</returns>
     public (Tensor LowResLogits, float[] IouPredictions) Forward(Tensor image, (int H, int W) gridSize, Tensor imagePe,
-        float[] sparse, int batch, Tensor dense, bool multimaskOutput, DecoderImageCache? imageCache = null)
+        float[] sparse, int batch, Tensor dense, bool multimaskOutput, DecoderImageCache? imageCache = null, float? upscaleAboveIou = null)
     {
         var device = image.Device;
         int c = TransformerDim, hw = gridSize.H * gridSize.W, b = batch;
@@ -126,9 +129,6 @@ public sealed class MaskDecoder : IDisposable
             outputHypernetworksMlps[selected[j]].Forward(tokensOut.Slice(1 + selected[j], 1).Reshape(b, c), hyper.Slice(j, 1).Reshape(b, UpscaledChannels));
         using var hyperIn = Tensor.Empty(device, b, outputs, UpscaledChannels);
         Permute.Forward(hyper, [1, 0, 2], hyperIn);
-        var masks = Tensor.Empty(device, b, outputs, 4 * gridSize.H, 4 * gridSize.W);
-        using (keys)
-            OutputUpscaling.Forward(keys, upscale1W, upscale1B, upscaleNorm.Weight, upscaleNorm.Bias, LayerNorm2dEps, upscale2W, upscale2B, hyperIn, masks);
 
         using var iou = Tensor.Empty(device, b, NumMaskTokens);
         iouPredictionHead.Forward(tokensOut.Slice(0, 1).Reshape(b, c), iou);
@@ -137,8 +137,58 @@ public sealed class MaskDecoder : IDisposable
         for (int i = 0; i < b; i++)
             for (int j = 0; j < outputs; j++)
                 iouSelected[i * outputs + j] = iouAll[i * NumMaskTokens + selected[j]];
+
+        var masks = Tensor.Empty(device, b, outputs, 4 * gridSize.H, 4 * gridSize.W);
+        try
+        {
+            using (keys) Upscale(keys, hyperIn, masks, upscaleAboveIou is float above ? UpscaledPrompts(iouSelected, outputs, above) : null);
+        }
+        catch
+        {
+            masks.Dispose();
+            throw;
+        }
         return (masks, iouSelected);
     }
+
+    /// <summary>The prompts with a mask whose IoU passes `iou > above`, the comparison the generator filters by.</summary>
+    static int[] UpscaledPrompts(float[] iou, int outputs, float above) =>
+        [.. Enumerable.Range(0, iou.Length / outputs).Where(i => Passes(iou.AsSpan(i * outputs, outputs), above))];
+
+    static bool Passes(ReadOnlySpan<float> iou, float above)
+    {
+        foreach (var v in iou) if (v > above) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// masks [B, M, 4h, 4w] from keys [B, HW, C] and hyperIn [B, M, C2]: every prompt, or only
+    /// those listed (gathered into one pass, the rest −∞).
+    /// </summary>
+    void Upscale(Tensor keys, Tensor hyperIn, Tensor masks, int[]? prompts)
+    {
+        if (prompts == null || prompts.Length == keys.Dim(0))
+        {
+            OutputUpscaling.Forward(keys, upscale1W, upscale1B, upscaleNorm.Weight, upscaleNorm.Bias, LayerNorm2dEps, upscale2W, upscale2B, hyperIn, masks);
+            return;
+        }
+        masks.Fill(float.NegativeInfinity);
+        if (prompts.Length == 0) return;
+        var device = masks.Device;
+        int n = prompts.Length;
+        using var keysPart = Tensor.Empty(device, [n, .. keys.Shape[1..]]);
+        using var hyperPart = Tensor.Empty(device, [n, .. hyperIn.Shape[1..]]);
+        using var masksPart = Tensor.Empty(device, [n, .. masks.Shape[1..]]);
+        for (int i = 0; i < n; i++)
+        {
+            Copy(keys.Slice(prompts[i], 1), keysPart.Slice(i, 1));
+            Copy(hyperIn.Slice(prompts[i], 1), hyperPart.Slice(i, 1));
+        }
+        OutputUpscaling.Forward(keysPart, upscale1W, upscale1B, upscaleNorm.Weight, upscaleNorm.Bias, LayerNorm2dEps, upscale2W, upscale2B, hyperPart, masksPart);
+        for (int i = 0; i < n; i++) Copy(masksPart.Slice(i, 1), masks.Slice(prompts[i], 1));
+    }
+
+    static void Copy(Tensor from, Tensor to) => Permute.Forward(from, [.. Enumerable.Range(0, from.Rank)], to);
 
     /// <summary>
     /// The decoder's work on an image [HW, C] that no prompt without a mask changes (see

@@ -266,9 +266,11 @@ public sealed class SamPredictor : IDisposable
 
     /// <summary>
     /// The prompt encoder and mask decoder alone (no upscaling to the image): low-resolution
-    /// logits [B, C, 4h, 4w] owned by the caller, and the IoU predictions B×C.
+    /// logits [B, C, 4h, 4w] owned by the caller, and the IoU predictions B×C. With upscaleAboveIou,
+    /// only the prompts with a mask of predicted IoU above it get logits (the others' are −∞; see
+    /// <see cref="MaskDecoder.Forward"/>).
     /// </summary>
-    public (Tensor LowResLogits, float[] IouPredictions) Decode(PromptBatch prompts, bool multimaskOutput = true)
+    public (Tensor LowResLogits, float[] IouPredictions) Decode(PromptBatch prompts, bool multimaskOutput = true, float? upscaleAboveIou = null)
     {
         RequireImage();
         using var _ = Profiler.Stage("prompt_decoder");
@@ -279,7 +281,7 @@ public sealed class SamPredictor : IDisposable
         var cache = dense == null ? decoderCache ??= MaskDecoder.CacheImage(imageTokens!, PromptEncoder.DensePe, PromptEncoder.NoMaskEmbed) : null;
         int b = prompts.Count, chunk = Math.Min(b, DecoderChunk);
         if (chunk == b)
-            return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, b, dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput, cache);
+            return MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe, sparse, b, dense ?? PromptEncoder.NoMaskEmbed, multimaskOutput, cache, upscaleAboveIou);
 
         int perPrompt = sparse.Length / b;
         Tensor? lowRes = null;
@@ -290,7 +292,7 @@ public sealed class SamPredictor : IDisposable
             {
                 int count = Math.Min(chunk, b - start);
                 var (part, partIou) = MaskDecoder.Forward(imageTokens!, EmbeddingSize, PromptEncoder.DensePe,
-                    sparse.AsSpan(start * perPrompt, count * perPrompt).ToArray(), count, dense?.Slice(start, count) ?? PromptEncoder.NoMaskEmbed, multimaskOutput, cache);
+                    sparse.AsSpan(start * perPrompt, count * perPrompt).ToArray(), count, dense?.Slice(start, count) ?? PromptEncoder.NoMaskEmbed, multimaskOutput, cache, upscaleAboveIou);
                 using (part)
                 {
                     lowRes ??= Tensor.Empty(Device, [b, .. part.Shape[1..]]);
