@@ -74,6 +74,15 @@ public sealed class GemmChecks : ICheckSuite
         new(16, 33, 40, 20, TransB: true, Residual: Residual.AliasC),
         new(2, 130, 257, 300, TransA: true, TransB: true, B: Operand.Shared, Bias: true),
         new(1, 16, 16, 16384, NonNegative: true),
+        // A few rows (the decoder's tokens), which the native path reads unpacked: partial row
+        // groups, partial column blocks, K tails, the parallel split, a long K in vector lanes.
+        new(1, 7, 2048, 256, TransB: true, Bias: true, Act: Activation.Relu),
+        new(1, 7, 256, 2048, TransB: true, Bias: true, Residual: Residual.AliasC),
+        new(8, 7, 256, 16),
+        new(1, 3, 29, 13, Bias: true, Act: Activation.Gelu, Residual: Residual.Separate),
+        new(2, 6, 37, 19, TransB: true, A: Operand.Shared, Act: Activation.Gelu, Alpha: 0.5f),
+        new(3, 8, 50, 9, TransA: true, B: Operand.Shared, Residual: Residual.AliasC),
+        new(1, 2, 5, 4096, TransB: true, NonNegative: true),
     ];
 
     public IEnumerable<KernelCheck> Cases(Device device)

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MathNet.Numerics;
 using SamEngine.Kernels;
 
@@ -89,21 +90,25 @@ public class GeluMathTests
         Assert.True(float.IsNaN(GeluMath.Gelu(float.NaN)));
     }
 
+    // Each width on its own: the 512-lane GELU needs AVX-512 (scalef), which CI's machine may lack.
     [Fact]
-    public void VectorGeluMatchesTheExactDefinition()
+    public void Vector256GeluMatchesTheExactDefinition() =>
+        CheckVectorGelu("256", x => GeluMath.Gelu(Vector256.Create(x)).GetElement(3));
+
+    [SkippableFact]
+    public void Vector512GeluMatchesTheExactDefinition()
     {
-        foreach (var (name, gelu) in new (string, Func<float, float>)[]
-        {
-            ("256", x => GeluMath.Gelu(Vector256.Create(x)).GetElement(3)),
-            ("512", x => GeluMath.Gelu(Vector512.Create(x)).GetElement(11)),
-        })
-        {
-            var (ratio, at, tail) = GeluErrors(gelu);
-            Assert.True(ratio <= 1, $"vector{name} gelu error {ratio:F2}× its bound at {at:R}");
-            Assert.True(tail <= 1.2e-6, $"vector{name} gelu tail off by {tail:E2} relative");
-            Assert.True(float.IsNaN(gelu(float.NaN)));
-            Assert.Equal(float.PositiveInfinity, gelu(float.PositiveInfinity));
-            Assert.Equal(0f, gelu(-20f));
-        }
+        Skip.IfNot(Avx512F.IsSupported, "this machine has no AVX-512: the 512-lane GELU never runs here");
+        CheckVectorGelu("512", x => GeluMath.Gelu(Vector512.Create(x)).GetElement(11));
+    }
+
+    static void CheckVectorGelu(string name, Func<float, float> gelu)
+    {
+        var (ratio, at, tail) = GeluErrors(gelu);
+        Assert.True(ratio <= 1, $"vector{name} gelu error {ratio:F2}× its bound at {at:R}");
+        Assert.True(tail <= 1.2e-6, $"vector{name} gelu tail off by {tail:E2} relative");
+        Assert.True(float.IsNaN(gelu(float.NaN)));
+        Assert.Equal(float.PositiveInfinity, gelu(float.PositiveInfinity));
+        Assert.Equal(0f, gelu(-20f));
     }
 }

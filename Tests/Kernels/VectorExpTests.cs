@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SamEngine.Kernels;
 
 namespace SamEngine.Tests.Kernels;
@@ -11,20 +12,26 @@ public class VectorExpTests
         return Math.Abs(actual - exact) / ((double)MathF.BitIncrement(f) - f);
     }
 
+    // Each width on its own: the 512-lane exp needs AVX-512 (scalef), which CI's machine may lack.
     [Fact]
-    public void WithinOneUlpOverTheNormalRange()
+    public void Vector256WithinOneUlpOverTheNormalRange() => CheckUlp(x => VectorExp.Exp(Vector256.Create(x)).GetElement(2));
+
+    [SkippableFact]
+    public void Vector512WithinOneUlpOverTheNormalRange()
+    {
+        Skip.IfNot(Avx512F.IsSupported, "this machine has no AVX-512: the 512-lane exp never runs here");
+        CheckUlp(x => VectorExp.Exp(Vector512.Create(x)).GetElement(5));
+    }
+
+    static void CheckUlp(Func<float, float> exp)
     {
         double worst = 0;
         float worstAt = 0;
         for (int i = 0; i <= 400_000; i++)
         {
             float x = -87.3f + (88.7f + 87.3f) * i / 400_000;
-            double exact = Math.Exp(x);
-            foreach (var y in new[] { VectorExp.Exp(Vector512.Create(x)).GetElement(5), VectorExp.Exp(Vector256.Create(x)).GetElement(2) })
-            {
-                double e = UlpError(y, exact);
-                if (e > worst) (worst, worstAt) = (e, x);
-            }
+            double e = UlpError(exp(x), Math.Exp(x));
+            if (e > worst) (worst, worstAt) = (e, x);
         }
         Assert.True(worst <= 1, $"exp off by {worst:F2} ulp at {worstAt:R}");
     }

@@ -76,12 +76,24 @@ public static class DecoderFixtures
         return prompt.RootElement.TryGetProperty("mask_input", out var from) ? from.GetString() : null;
     }
 
-    /// <summary>PyTorch fp32's own error against fp64 for one output of one case (errors.json).</summary>
+    /// <summary>PyTorch fp32's own error against fp64 for one output of one case (errors.json); for the IoU predictions, at least the typical case's.</summary>
     public static (double MaxAbs, double RelL2) Bound(string image, string caseName, string output)
     {
         using var errors = JsonDocument.Parse(File.ReadAllText(Fixtures.Require("sam-mini/errors.json")));
         var e = errors.RootElement.GetProperty(image).GetProperty($"cases/{caseName}").GetProperty(output);
-        return (e.GetProperty("max_abs").GetDouble(), e.GetProperty("rel_l2").GetDouble());
+        double maxAbs = e.GetProperty("max_abs").GetDouble(), relL2 = e.GetProperty("rel_l2").GetDouble();
+        if (output != "iou_predictions") return (maxAbs, relL2);
+        // One to three numbers are one draw of PyTorch's rounding, and a lucky draw is no bound
+        // (groceries/box: 1.4e-6 relative where the other cases show 1–7e-6). The IoU bound is
+        // the larger of this case's draw and the median draw over every case of every image,
+        // relative to the outputs' size.
+        var all = errors.RootElement.EnumerateObject()
+            .SelectMany(im => im.Value.EnumerateObject().Where(c => c.Name.StartsWith("cases/")))
+            .Select(c => c.Value.GetProperty(output)).ToList();
+        double Median(IEnumerable<double> xs) { var v = xs.Order().ToArray(); return v[v.Length / 2]; }
+        double typicalAbs = Median(all.Select(o => o.GetProperty("max_abs").GetDouble() / o.GetProperty("ref_max_abs").GetDouble()));
+        double typicalRel = Median(all.Select(o => o.GetProperty("rel_l2").GetDouble()));
+        return (Math.Max(maxAbs, typicalAbs * e.GetProperty("ref_max_abs").GetDouble()), Math.Max(relL2, typicalRel));
     }
 
     public static int FlipBound(string image, string caseName, out int pixels)
