@@ -7,7 +7,7 @@ using SamEngine.Engine;
 namespace SamEngine.Kernels;
 
 /// <summary>
-/// Native <see cref="OutputUpscaling"/> with AVX-512, fused per tile of 48 pixels of one prompt
+/// Native <see cref="OutputUpscaling"/> (AVX-512 or AVX2), fused per tile of 48 pixels of one prompt
 /// so that nothing between a token and its logits leaves L1/L2. Pixels run along the vector
 /// lanes throughout, which makes the LayerNorm over channels and the mask dot products plain
 /// vector adds (no horizontal sums):
@@ -21,13 +21,16 @@ namespace SamEngine.Kernels;
 /// Both products run one register-blocked micro-kernel, 8 rows × 48 pixels in 24 zmm registers:
 /// per step 8 broadcasts of W and 3 loads of the pixel panel feed 24 fused multiply-adds.
 /// </summary>
-static unsafe class OutputUpscalingCpu
+static unsafe partial class OutputUpscalingCpu
 {
-    public static bool Supported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    // AVX-512 here, else the AVX2 twin (OutputUpscalingCpu256.cs); without FMA the composed ops.
+    static readonly bool Wide = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    public static bool Supported => Wide || (Vector256.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported);
 
     const int Rows = 8;                 // micro-kernel rows: (tap, channel) pairs of a weight
     const int Tile = 48;                // pixels per task, three vectors of lanes
     const int Lanes = 16;
+    const int LineFloats = 16;          // floats per 64-byte cache line, for the prefetches
     const int Taps = 4;                 // 2×2 kernel, stride 2
     const int SumBlock = 32;            // as LayerNorm2d: channel sums in blocks, error ~ C/32 + 32
 
@@ -94,43 +97,40 @@ static unsafe class OutputUpscalingCpu
         float* y = x + xSize, acc = y + ySize, logits = acc + accSize;
 
         // 1. X [C × 48]: the tile's tokens transposed, missing pixels of a partial tile zero.
-        PackTokens(p.Keys + ((long)b * s.H * s.W + p0) * s.C, n, s.C, x);
+        float* tokens = p.Keys + ((long)b * s.H * s.W + p0) * s.C;
+        if (Wide) PackTokens(tokens, n, s.C, x);
+        else PackTokens256(tokens, n, s.C, x);
 
         // 2. The first convolution: Y [(tap, c1) × 48] = W1ᵀ · X.
         // Meanwhile the next tile's tokens (contiguous, most likely this thread's next task) are
         // asked for: read cold by the transpose they stall it on memory.
         float* next = p.Keys + ((long)b * s.H * s.W + p0 + Tile) * s.C;
-        int lines = Math.Min(Tile, s.H * s.W - p0 - Tile) * s.C / Lanes, linesPerBlock = (lines * Rows + p.Rows1 - 1) / p.Rows1;
+        int lines = Math.Min(Tile, s.H * s.W - p0 - Tile) * s.C / LineFloats, linesPerBlock = (lines * Rows + p.Rows1 - 1) / p.Rows1;
         for (int r = 0, line = 0; r < p.Rows1; r += Rows)
         {
-            for (int end = Math.Min(line + linesPerBlock, lines); line < end; line++) Sse.Prefetch0(next + line * Lanes);
-            MicroKernel(s.C, p.W1 + (long)r * s.C, x, y + r * Tile);
+            for (int end = Math.Min(line + linesPerBlock, lines); line < end; line++) Sse.Prefetch0(next + line * LineFloats);
+            if (Wide) MicroKernel(s.C, p.W1 + (long)r * s.C, x, y + r * Tile);
+            else MicroKernel256(s.C, p.W1 + (long)r * s.C, x, y + r * Tile);
         }
 
         // 3. LayerNorm2d over each child pixel's C1 channels, then GELU.
-        for (int tap = 0; tap < Taps; tap++) NormGelu(p, y + tap * s.C1 * Tile);
+        for (int tap = 0; tap < Taps; tap++)
+            if (Wide) NormGelu(p, y + tap * s.C1 * Tile);
+            else NormGelu256(p, y + tap * s.C1 * Tile);
 
         // 4. The second convolution per first tap, each row finished into the logits.
         new Span<float>(logits, logitsSize).Clear();
         for (int tap1 = 0; tap1 < Taps; tap1++)
             for (int r0 = 0; r0 < p.Rows2; r0 += Rows)
             {
-                MicroKernel(s.C1, p.W2 + (long)r0 * s.C1, y + tap1 * s.C1 * Tile, acc);
+                if (Wide) MicroKernel(s.C1, p.W2 + (long)r0 * s.C1, y + tap1 * s.C1 * Tile, acc);
+                else MicroKernel256(s.C1, p.W2 + (long)r0 * s.C1, y + tap1 * s.C1 * Tile, acc);
                 for (int i = 0; i < Rows && r0 + i < Taps * s.C2; i++)
                 {
                     int tap2 = (r0 + i) / s.C2, c2 = (r0 + i) % s.C2;
-                    var bias = Vector512.Create(p.B2[c2]);
-                    var g0 = GeluMath.Gelu(Vector512.Load(acc + i * Tile) + bias);
-                    var g1 = GeluMath.Gelu(Vector512.Load(acc + i * Tile + Lanes) + bias);
-                    var g2 = GeluMath.Gelu(Vector512.Load(acc + i * Tile + 2 * Lanes) + bias);
-                    for (int m = 0; m < s.M; m++)
-                    {
-                        var h = Vector512.Create(p.Hyper[((long)b * s.M + m) * s.C2 + c2]);
-                        float* l = logits + ((m * Taps + tap2) * Taps + tap1) * Tile;
-                        Vector512.FusedMultiplyAdd(h, g0, Vector512.Load(l)).Store(l);
-                        Vector512.FusedMultiplyAdd(h, g1, Vector512.Load(l + Lanes)).Store(l + Lanes);
-                        Vector512.FusedMultiplyAdd(h, g2, Vector512.Load(l + 2 * Lanes)).Store(l + 2 * Lanes);
-                    }
+                    float* l = logits + (tap2 * Taps + tap1) * Tile;
+                    if (Wide) FinishRow(p, b, acc + i * Tile, c2, l);
+                    else FinishRow256(p, b, acc + i * Tile, c2, l);
                 }
             }
 
@@ -146,6 +146,24 @@ static unsafe class OutputUpscalingCpu
                     for (int tap2 = 0; tap2 < Taps; tap2++)
                         plane[(2 * (tap1 >> 1) + (tap2 >> 1)) * wo + 2 * (tap1 & 1) + (tap2 & 1)] = logits[((m * Taps + tap2) * Taps + tap1) * Tile + j];
             }
+        }
+    }
+
+    /// <summary>One finished row of the second convolution (48 pixels of channel c2): + bias, GELU, into every mask's logits at l (masks Taps² · 48 apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void FinishRow(Problem p, int b, float* row, int c2, float* logits)
+    {
+        var bias = Vector512.Create(p.B2[c2]);
+        var g0 = GeluMath.Gelu(Vector512.Load(row) + bias);
+        var g1 = GeluMath.Gelu(Vector512.Load(row + Lanes) + bias);
+        var g2 = GeluMath.Gelu(Vector512.Load(row + 2 * Lanes) + bias);
+        for (int m = 0; m < p.S.M; m++)
+        {
+            var h = Vector512.Create(p.Hyper[((long)b * p.S.M + m) * p.S.C2 + c2]);
+            float* l = logits + m * Taps * Taps * Tile;
+            Vector512.FusedMultiplyAdd(h, g0, Vector512.Load(l)).Store(l);
+            Vector512.FusedMultiplyAdd(h, g1, Vector512.Load(l + Lanes)).Store(l + Lanes);
+            Vector512.FusedMultiplyAdd(h, g2, Vector512.Load(l + 2 * Lanes)).Store(l + 2 * Lanes);
         }
     }
 
