@@ -114,9 +114,7 @@ static unsafe partial class OutputUpscalingCpu
         }
 
         // 3. LayerNorm2d over each child pixel's C1 channels, then GELU.
-        for (int tap = 0; tap < Taps; tap++)
-            if (Wide) NormGelu(p, y + tap * s.C1 * Tile);
-            else NormGelu256(p, y + tap * s.C1 * Tile);
+        for (int tap = 0; tap < Taps; tap++) NormGelu(p, y + tap * s.C1 * Tile);
 
         // 4. The second convolution per first tap, each row finished into the logits.
         new Span<float>(logits, logitsSize).Clear();
@@ -221,55 +219,6 @@ static unsafe partial class OutputUpscalingCpu
             var b = rows[i + s];
             rows[i] = Avx512F.PermuteVar16x32x2(a, upper, b);
             rows[i + s] = Avx512F.PermuteVar16x32x2(a, lower, b);
-        }
-    }
-
-    /// <summary>
-    /// One tap's C1 rows of 48 child pixels: + bias, LayerNorm over the rows (LayerNorm2d's
-    /// statistics: two passes, the mean's own error corrected), affine, GELU, in place.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NormGelu(Problem p, float* rows)
-    {
-        int c = p.S.C1;
-        var count = Vector512.Create((float)c);
-        for (int v = 0; v < Tile; v += Lanes)
-        {
-            float* col = rows + v;
-            var sum = Vector512<float>.Zero;
-            for (int k0 = 0; k0 < c; k0 += SumBlock)
-            {
-                var block = Vector512<float>.Zero;
-                for (int k = k0; k < Math.Min(k0 + SumBlock, c); k++)
-                {
-                    var xk = Vector512.Load(col + k * Tile) + Vector512.Create(p.B1[k]);
-                    xk.Store(col + k * Tile);
-                    block += xk;
-                }
-                sum += block;
-            }
-            var mean = sum / count;
-            Vector512<float> s1 = Vector512<float>.Zero, s2 = Vector512<float>.Zero;
-            for (int k0 = 0; k0 < c; k0 += SumBlock)
-            {
-                Vector512<float> block1 = Vector512<float>.Zero, block2 = Vector512<float>.Zero;
-                for (int k = k0; k < Math.Min(k0 + SumBlock, c); k++)
-                {
-                    var d = Vector512.Load(col + k * Tile) - mean;
-                    block1 += d;
-                    block2 = Vector512.FusedMultiplyAdd(d, d, block2);
-                }
-                s1 += block1;
-                s2 += block2;
-            }
-            var correction = s1 / count;
-            var variance = Vector512.Max(s2 / count - correction * correction, Vector512<float>.Zero);
-            var rstd = Vector512<float>.One / Vector512.Sqrt(variance + Vector512.Create(p.Eps));
-            for (int k = 0; k < c; k++)
-            {
-                var normed = (Vector512.Load(col + k * Tile) - mean - correction) * rstd * Vector512.Create(p.Gamma[k]) + Vector512.Create(p.Beta[k]);
-                GeluMath.Gelu(normed).Store(col + k * Tile);
-            }
         }
     }
 

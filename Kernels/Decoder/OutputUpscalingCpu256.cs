@@ -31,9 +31,13 @@ static unsafe partial class OutputUpscalingCpu
         }
     }
 
-    /// <summary>As <see cref="NormGelu"/>, eight child pixels at a time.</summary>
+    /// <summary>
+    /// One tap's C1 rows of 48 child pixels: + bias, LayerNorm over the rows (LayerNorm2d's
+    /// statistics: two passes, the mean's own error corrected), affine, GELU, in place. Eight pixels at a time on
+    /// both widths: a small part of the tile's work, and one copy of the statistics to trust.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void NormGelu256(Problem p, float* rows)
+    static void NormGelu(Problem p, float* rows)
     {
         int c = p.S.C1;
         var count = Vector256.Create((float)c);
