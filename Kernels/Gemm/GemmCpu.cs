@@ -59,8 +59,12 @@ static unsafe class GemmCpu
         return Math.Max(4, ((k + slabs - 1) / slabs + 3) / 4 * 4);
     }
 
+    /// <summary>
+    /// C = act(alpha·A·B + bias) + residual. mayFork false keeps it on the calling thread: fused
+    /// ops that run many small products from their own parallel loop.
+    /// </summary>
     public static void Run(GemmShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
-        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual)
+        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual, bool mayFork = true)
     {
         // A residual aliasing C is read just before its element is written, which only holds when
         // both start together and C is written once (a single KC slab); otherwise keep a copy.
@@ -75,7 +79,7 @@ static unsafe class GemmCpu
         }
         try
         {
-            Compute(s, a, b, c, alpha, bias, act, residual);
+            Compute(s, a, b, c, alpha, bias, act, residual, mayFork);
         }
         finally
         {
@@ -84,18 +88,67 @@ static unsafe class GemmCpu
     }
 
     static void Compute(GemmShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
-        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual)
+        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual, bool mayFork)
     {
         fixed (float* pa = a, pb = b, pc = c, pbias = bias, pr = residual)
         {
             var p = new Problem(s, pa, pb, pc, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, alpha, act);
             double itemFlops = 2.0 * s.M * s.N * s.K;
-            bool parallel = Environment.ProcessorCount > 1 && itemFlops * s.Batch >= ParallelFlops;
+            bool parallel = mayFork && Environment.ProcessorCount > 1 && itemFlops * s.Batch >= ParallelFlops;
             // Many or small batch items (attention heads × windows): one item per core at a time.
             if (parallel && s.Batch > 1 && (s.Batch >= 2 * Environment.ProcessorCount || itemFlops < ParallelFlops))
                 Parallel.For(0, s.Batch, bi => Item(p, bi, parallel: false));
             else
                 for (int bi = 0; bi < s.Batch; bi++) Item(p, bi, parallel);
+        }
+    }
+
+    /// <summary>
+    /// A B operand packed once for many products with it: the few-row side (query or key rows)
+    /// that fused ops multiply tile after tile of image tokens by. Pinned, so its panels can be
+    /// read through pointers from any thread.
+    /// </summary>
+    public sealed class PackedB
+    {
+        internal PackedB(int k, int n, bool transB, float[] store) => (K, N, TransB, Store) = (k, n, transB, store);
+
+        public int K { get; }
+        public int N { get; }
+        public bool TransB { get; }
+        internal float[] Store { get; }
+    }
+
+    /// <summary>B [K, N] ([N, K] when transB) as <see cref="PackedB"/>.</summary>
+    public static PackedB Pack(int k, int n, bool transB, ReadOnlySpan<float> b)
+    {
+        var s = new GemmShape(1, 1, n, k, false, transB, false, false);
+        int panels = (n + NR - 1) / NR;
+        var store = GC.AllocateUninitializedArray<float>(Math.Max(1, k) * panels * NR + 16, pinned: true);
+        fixed (float* pb = b)
+        {
+            var p = new Problem(s, null, pb, null, null, null, 1f, Activation.None);
+            PackB(p, pb, 0, n, panels, Aligned(store), parallel: false);
+        }
+        return new PackedB(k, n, transB, store);
+    }
+
+    /// <summary>
+    /// C [M, N] = act(alpha·A·B + bias) + residual against a packed B, on the calling thread.
+    /// A is [M, K] ([K, M] when transA); residual may alias C only if it starts with it.
+    /// </summary>
+    public static void RunPacked(int m, ReadOnlySpan<float> a, bool transA, PackedB b, Span<float> c,
+        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual)
+    {
+        var s = new GemmShape(1, m, b.N, b.K, transA, b.TransB, false, false);
+        if (a.Length < (long)m * b.K || c.Length < (long)m * b.N || (!residual.IsEmpty && residual.Length < c.Length))
+            throw new ArgumentException($"gemm: packed product [{m}, {b.K}]·[{b.K}, {b.N}] on spans of {a.Length}, {c.Length}");
+        if (b.K > SlabDepth(b.K) && !residual.IsEmpty && residual.Overlaps(c))
+            throw new ArgumentException("gemm: a residual aliasing C needs a single K slab");
+        fixed (float* pa = a, pc = c, pbias = bias, pr = residual)
+        {
+            var p = new Problem(s, pa, null, pc, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, alpha, act);
+            int panels = (b.N + NR - 1) / NR;
+            Block(p, pa, pc, p.R, Aligned(b.Store), 0, m, 0, b.N, 0, panels, panels);
         }
     }
 
@@ -303,7 +356,13 @@ static unsafe class GemmCpu
     {
         if (store == null || store.Length < n + 16)
             store = GC.AllocateUninitializedArray<float>(checked((int)(n + 16)), pinned: true);
-        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(store));
+        return Aligned(store);
+    }
+
+    /// <summary>The first 64-byte boundary in a pinned array.</summary>
+    static float* Aligned(float[] pinned)
+    {
+        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
         return (float*)((start + 63) & ~(nint)63);
     }
 }

@@ -46,7 +46,8 @@ public static class LayerNorm
         });
     }
 
-    static void Row(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> y, Span<float> d)
+    /// <summary>One row normalised; d is scratch of the row's length.</summary>
+    internal static void Row(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> y, Span<float> d)
     {
         float mean = TensorPrimitives.Sum(x) / x.Length;
         TensorPrimitives.Subtract(x, mean, d);

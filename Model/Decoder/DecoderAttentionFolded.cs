@@ -16,27 +16,35 @@ namespace SamEngine.Model;
 /// <para>
 /// Scores are kept keys-major, [B, h·T, HW] ([B, h, T, HW]), in both directions: the image-side
 /// products are then the same long, thin GEMMs, and the image→token softmax over T runs down the
-/// columns (<see cref="ColumnSoftmax"/>) instead of over millions of rows of T. Everything is GEMM,
-/// softmax and permute, so both device paths share it (materialized, as the ILGPU path needs).
+/// columns (<see cref="ColumnSoftmax"/>) instead of over millions of rows of T. The image-side
+/// passes of both directions are ops of their own (<see cref="TokenToImageAttention"/>, and
+/// <see cref="ImageToTokenAttention"/> with the block's LayerNorm): the native path streams the
+/// image through them once, in tiles; ILGPU devices compose them from GEMM, softmax and LayerNorm.
 /// </para>
 /// </summary>
 public sealed partial class DecoderAttention
 {
     /// <summary>
-    /// Token→image attention (tokens query the image): q [B, T, C] tokens (+ PE), k [Bk, HW, C]
-    /// the image + PE, v [Bk, HW, C] the image, Bk = B or 1. y and residual [B, T, C].
+    /// Token→image attention (tokens query the image): q [B, T, C] tokens (+ PE), keys image + pe
+    /// and values image, image [Bk, HW, C] (Bk = B or 1), pe [HW, C]. y and residual [B, T, C].
     /// </summary>
-    public void TokenToImage(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
+    public void TokenToImage(Tensor q, Tensor image, Tensor pe, Tensor y, Tensor? residual = null)
     {
-        int b = q.Dim(0), t = q.Dim(1), bk = k.Dim(0), hw = k.Dim(1);
-        if (v.Dim(0) != bk || v.Dim(1) != hw || (bk != b && bk != 1) || y.Dim(0) != b || y.Dim(1) != t)
-            throw new ArgumentException($"token→image attention: q {q.ShapeString}, k {k.ShapeString}, v {v.ShapeString} → {y.ShapeString} do not batch");
+        int b = q.Dim(0), t = q.Dim(1), bk = image.Dim(0), hw = image.Dim(1);
+        if ((bk != b && bk != 1) || y.Dim(0) != b || y.Dim(1) != t || pe.Length != (long)hw * EmbeddingDim)
+            throw new ArgumentException($"token→image attention: q {q.ShapeString}, image {image.ShapeString}, pe {pe.ShapeString} → {y.ShapeString} do not batch");
         // Per image token: the reference projects k and v (2·C·I, once per image) and attends
         // (2·T·I per prompt); folded, scores and weighted sum are 2·h·T·C per prompt.
         double plain = 2.0 * bk * EmbeddingDim * InternalDim + 2.0 * b * t * InternalDim;
         double folded = 2.0 * b * NumHeads * t * EmbeddingDim;
-        if (folded < plain) FoldedTokenToImage(q, k, v, y, residual);
-        else Forward(q, k, v, y, residual);
+        if (folded < plain)
+        {
+            FoldedTokenToImage(q, image, pe, y, residual);
+            return;
+        }
+        using var k = Tensor.Empty(image.Device, image.Shape);
+        Add.Forward(image, pe, k);
+        Forward(q, k, image, y, residual);
     }
 
     /// <summary>
@@ -51,26 +59,44 @@ public sealed partial class DecoderAttention
     }
 
     /// <summary>
-    /// Image→token attention (the image queries the tokens): q [Bq, HW, C] the image + PE (Bq = B
-    /// or 1), k [B, T, C] tokens + PE, v [B, T, C] tokens. y [B, HW, C], residual [B or 1, HW, C].
+    /// Image→token attention (the image queries the tokens) with the image as residual and the
+    /// LayerNorm after it: y = norm(image + attention(image + pe, k, v)). image [Bi, HW, C] (Bi = B
+    /// or 1), pe [HW, C], k [B, T, C] tokens + PE, v [B, T, C] tokens, y [B, HW, C].
     /// </summary>
-    public void ImageToToken(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
+    internal void ImageToToken(Tensor image, Tensor pe, Tensor k, Tensor v, PromptDecoderWeights.NormParams norm, float eps, Tensor y)
     {
-        int bq = q.Dim(0), hw = q.Dim(1), b = k.Dim(0), t = k.Dim(1);
-        if (v.Dim(0) != b || v.Dim(1) != t || (bq != b && bq != 1) || y.Dim(0) != b || y.Dim(1) != hw)
-            throw new ArgumentException($"image→token attention: q {q.ShapeString}, k {k.ShapeString}, v {v.ShapeString} → {y.ShapeString} do not batch");
+        int bi = image.Dim(0), hw = image.Dim(1), b = k.Dim(0), t = k.Dim(1), h = NumHeads;
+        if (v.Dim(0) != b || v.Dim(1) != t || (bi != b && bi != 1) || y.Dim(0) != b || y.Dim(1) != hw || pe.Length != (long)hw * EmbeddingDim)
+            throw new ArgumentException($"image→token attention: image {image.ShapeString}, pe {pe.ShapeString}, k {k.ShapeString}, v {v.ShapeString} → {y.ShapeString} do not batch");
         // Per image token: the reference projects q (C·I, once per image), attends (2·T·I) and
-        // projects out (I·C) per prompt; folded, scores and output are 2·h·T·C per prompt.
-        double plain = (double)bq * EmbeddingDim * InternalDim + b * (2.0 * t * InternalDim + InternalDim * EmbeddingDim);
-        double folded = 2.0 * b * NumHeads * t * EmbeddingDim;
-        if (folded >= plain)
+        // projects out (I·C) per prompt; folded, scores and output are 2·h·T·C per prompt, the
+        // output folded too while h·T·C is below T·I + I·C (see WeighTokens).
+        double plain = (double)bi * EmbeddingDim * InternalDim + b * (2.0 * t * InternalDim + InternalDim * EmbeddingDim);
+        double folded = 2.0 * b * h * t * EmbeddingDim;
+        if (folded < plain && FoldsOutput(t))
         {
-            Forward(q, k, v, y, residual);
+            using var kh = Project(kProj, k);
+            using var kFolded = FoldThrough(kh, qProj.Weight);
+            using var kBias = FoldThrough(kh, qProj.Bias.Reshape(InternalDim, 1), alpha: Scale);
+            using var vh = Project(vProj, v);
+            using var u = FoldThrough(vh, outProjWeightT);
+            ImageToTokenAttention.Forward(kFolded, kBias.Reshape(b, h * t), t, image, pe, Scale, u, outProj.Bias, norm.Weight, norm.Bias, eps, y);
             return;
         }
-        using var p = FoldedImageToTokenProbabilities(q, k);
-        WeighTokens(p, v, y, residual);
+        using var q = Tensor.Empty(image.Device, image.Shape);
+        Add.Forward(image, pe, q);
+        using var sum = Tensor.Empty(image.Device, y.Shape);
+        if (folded < plain)
+        {
+            using var p = FoldedImageToTokenProbabilities(q, k);
+            WeighTokens(p, v, sum, image);
+        }
+        else Forward(q, k, v, sum, image);
+        norm.Forward(sum, y, eps);
     }
+
+    /// <summary>Whether the image→token output goes through out_proj on the tokens' side (see WeighTokens).</summary>
+    bool FoldsOutput(int t) => (double)NumHeads * t * EmbeddingDim <= (double)t * InternalDim + (double)InternalDim * EmbeddingDim;
 
     /// <summary>
     /// Image→token attention from image queries projected beforehand (the first block's, kept per
@@ -105,24 +131,20 @@ public sealed partial class DecoderAttention
         return qT;
     }
 
-    void FoldedTokenToImage(Tensor q, Tensor k, Tensor v, Tensor y, Tensor? residual)
+    void FoldedTokenToImage(Tensor q, Tensor image, Tensor pe, Tensor y, Tensor? residual)
     {
         var device = y.Device;
-        int b = q.Dim(0), t = q.Dim(1), hw = k.Dim(1), h = NumHeads, d = HeadDim, c = EmbeddingDim;
+        int b = q.Dim(0), t = q.Dim(1), h = NumHeads, d = HeadDim, c = EmbeddingDim;
 
         // Scores: q_h·(W_k,h x_j + b_k,h) = (W_k,hᵀ q_h)·x_j + q_h·b_k,h. The last term is the same
         // for every image token j, and softmax over j is blind to a constant: it is dropped.
-        using var qh = Project(qProj, q);
-        using var qFolded = FoldThrough(qh, kProj.Weight);
-        using var p = Tensor.Empty(device, b, h * t, hw);
-        Gemm.Forward(qFolded, k, p, transB: true);
-        Softmax.Forward(p, p, Scale);
-
         // Output: Σ_j P[t, j] (W_v,h x_j + b_v,h) = W_v,h (Σ_j P[t, j] x_j) + b_v,h, as each row of
         // P sums to 1: the probabilities weigh the image itself, and the head's value projection
         // applies to the h·T weighted sums.
+        using var qh = Project(qProj, q);
+        using var qFolded = FoldThrough(qh, kProj.Weight);
         using var weighted = Tensor.Empty(device, b, h * t, c);
-        Gemm.Forward(p, v, weighted);
+        TokenToImageAttention.Forward(qFolded, image, pe, Scale, weighted);
         using var weightedByHead = Tensor.Empty(device, h, b * t, c);
         Permute.Forward(weighted.Reshape(b, h, t, c), [1, 0, 2, 3], weightedByHead.Reshape(h, b, t, c));
         using var oh = Tensor.Empty(device, h, b * t, d);
@@ -164,7 +186,7 @@ public sealed partial class DecoderAttention
         // columns of out_proj for head h: the values go through out_proj first, h·T rows of C,
         // and the image side is one product with them (2·h·T·C per image token). The reference's
         // order costs 2·T·I + 2·I·C, less once h·T passes I.
-        if ((double)h * t * EmbeddingDim <= (double)t * InternalDim + (double)InternalDim * EmbeddingDim)
+        if (FoldsOutput(t))
         {
             using var u = FoldThrough(vh, outProjWeightT);
             if (residual == null || residual.Dim(0) == b) Gemm.Forward(p, u, y, transA: true, bias: outProj.Bias, residual: residual);

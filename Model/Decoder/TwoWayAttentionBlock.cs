@@ -90,15 +90,10 @@ public sealed class TwoWayAttentionBlock : IDisposable
         using var queries1 = Tensor.Empty(device, b, t, c);
         norm1.Forward(sum, queries1, LayerNormEps);
 
-        // (2) tokens → image. k = keys + keyPe serves (4) as well: the keys do not change in between.
+        // (2) tokens → image
         Add.Forward(queries1, queryPe, q);
-        using var k = projected == null ? Tensor.Empty(device, bk, hw, c) : null;
-        if (k == null) crossAttnTokenToImage.TokenToProjectedImage(q, projected!.Keys, projected.Values, sum, residual: queries1);
-        else
-        {
-            Add.Forward(keys, keyPe, k);
-            crossAttnTokenToImage.TokenToImage(q, k, keys, sum, residual: queries1);
-        }
+        if (projected != null) crossAttnTokenToImage.TokenToProjectedImage(q, projected.Keys, projected.Values, sum, residual: queries1);
+        else crossAttnTokenToImage.TokenToImage(q, keys, keyPe, sum, residual: queries1);
         using var queries2 = Tensor.Empty(device, b, t, c);
         norm2.Forward(sum, queries2, LayerNormEps);
 
@@ -111,13 +106,16 @@ public sealed class TwoWayAttentionBlock : IDisposable
         var queries3 = Tensor.Empty(device, b, t, c);
         norm3.Forward(sum, queries3, LayerNormEps);
 
-        // (4) image → tokens
+        // (4) image → tokens, the image its own residual
         Add.Forward(queries3, queryPe, q);
-        using var keysSum = Tensor.Empty(device, b, hw, c);
-        if (k == null) crossAttnImageToToken.ProjectedImageToToken(projected!.Queries, q, queries3, keysSum, residual: keys);
-        else crossAttnImageToToken.ImageToToken(k, q, queries3, keysSum, residual: keys);
         var keys4 = Tensor.Empty(device, b, hw, c);
-        norm4.Forward(keysSum, keys4, LayerNormEps);
+        if (projected != null)
+        {
+            using var keysSum = Tensor.Empty(device, b, hw, c);
+            crossAttnImageToToken.ProjectedImageToToken(projected.Queries, q, queries3, keysSum, residual: keys);
+            norm4.Forward(keysSum, keys4, LayerNormEps);
+        }
+        else crossAttnImageToToken.ImageToToken(keys, keyPe, q, queries3, norm4, LayerNormEps, keys4);
         return (queries3, keys4);
     }
 

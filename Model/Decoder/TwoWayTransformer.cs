@@ -58,11 +58,9 @@ public sealed class TwoWayTransformer : IDisposable
             queries = LeadingTokens(all, outputTokens ?? all.Dim(1));
         using var pointEmbedding = LeadingTokens(tokens, queries.Dim(1));
         using var q = Tensor.Empty(device, queries.Shape);
-        using var k = Tensor.Empty(device, keys.Shape);
         using var sum = Tensor.Empty(device, queries.Shape);
         Add.Forward(queries, pointEmbedding, q);
-        Add.Forward(keys, imagePe, k);
-        finalAttnTokenToImage.TokenToImage(q, k, keys, sum, residual: queries);
+        finalAttnTokenToImage.TokenToImage(q, keys, imagePe, sum, residual: queries);
         var output = Tensor.Empty(device, queries.Shape);
         normFinalAttn.Forward(sum, output, TwoWayAttentionBlock.LayerNormEps);
         queries.Dispose();

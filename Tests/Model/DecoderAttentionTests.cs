@@ -24,12 +24,13 @@ public class DecoderAttentionTests(ITestOutputHelper output)
     {
         const string scope = "layers.1.cross_attn_token_to_image";
         using var attention = Attention(device, scope);
-        var (q, k, v) = (Values(1, 2, 7), Values(2, 2, ImageTokens), Values(3, 2, ImageTokens));
-        var plain = Run(device, [2, 7], (d, t) => attention.Forward(t[0], t[1], t[2], t[3], t[4]), q, k, v);
-        var folded = Run(device, [2, 7], (d, t) => attention.TokenToImage(t[0], t[1], t[2], t[3], t[4]), q, k, v);
-        Check(scope, q, k, v, plain);
-        Check(scope, q, k, v, folded);
-        Assert.True(folded.GemmFlops < plain.GemmFlops / 2, $"folded {folded.GemmFlops:0} against {plain.GemmFlops:0} GEMM flops");
+        var (q, image, pe) = (Values(1, 2, 7), Values(2, 2, ImageTokens), Pe(3));
+        var k = Keys(image, pe);
+        var plain = Run(device, [2, 7], (d, t) => attention.Forward(t[0], t[1], t[2], t[3], t[4]), q, k, image);
+        var folded = Run(device, [2, 7], (d, t) => attention.TokenToImage(t[0], t[1], t[2], t[3], t[4]), q, image, pe);
+        Check(scope, q, k, image, plain);
+        Check(scope, q, k, image, folded);
+        Assert.True(folded.Flops < plain.Flops / 2, $"folded {folded.Flops:0} against {plain.Flops:0} product flops");
     }
 
     /// <summary>Many tokens: the reference's form is the cheaper and runs as is.</summary>
@@ -38,24 +39,34 @@ public class DecoderAttentionTests(ITestOutputHelper output)
     public void TokenToImageKeepsTheReferenceFormForManyTokens(string device)
     {
         using var attention = Attention(device, "final_attn_token_to_image");
-        var (q, k, v) = (Values(4, 1, 40), Values(5, 1, ImageTokens), Values(6, 1, ImageTokens));
-        var plain = Run(device, [1, 40], (d, t) => attention.Forward(t[0], t[1], t[2], t[3], t[4]), q, k, v);
-        var chosen = Run(device, [1, 40], (d, t) => attention.TokenToImage(t[0], t[1], t[2], t[3], t[4]), q, k, v);
+        var (q, image, pe) = (Values(4, 1, 40), Values(5, 1, ImageTokens), Pe(6));
+        var plain = Run(device, [1, 40], (d, t) => attention.Forward(t[0], t[1], t[2], t[3], t[4]), q, Keys(image, pe), image);
+        var chosen = Run(device, [1, 40], (d, t) => attention.TokenToImage(t[0], t[1], t[2], t[3], t[4]), q, image, pe);
         Assert.Equal(plain.Y, chosen.Y);
     }
 
+    /// <summary>
+    /// y = norm4(image + attention(image + pe, k, v)): the folded, fused form against the reference
+    /// form, both against float64.
+    /// </summary>
     [SkippableTheory]
     [MemberData(nameof(DeviceNames))]
     public void ImageToTokenFolds(string device)
     {
         const string scope = "layers.1.cross_attn_image_to_token";
         using var attention = Attention(device, scope);
-        var (q, k, v) = (Values(7, 2, ImageTokens), Values(8, 2, 7), Values(9, 2, 7));
-        var plain = Run(device, [2, ImageTokens], (d, t) => attention.Forward(t[0], t[1], t[2], t[3], t[4]), q, k, v);
-        var folded = Run(device, [2, ImageTokens], (d, t) => attention.ImageToToken(t[0], t[1], t[2], t[3], t[4]), q, k, v);
-        Check(scope, q, k, v, plain);
-        Check(scope, q, k, v, folded);
-        Assert.True(folded.GemmFlops < plain.GemmFlops / 2, $"folded {folded.GemmFlops:0} against {plain.GemmFlops:0} GEMM flops");
+        using var norm = new PromptDecoderWeights(DecoderFixtures.Weights, Devices.Open(device), "mask_decoder.transformer.layers.1.").Norm("norm4");
+        var (image, pe, k, v) = (Values(7, 2, ImageTokens), Pe(8), Values(9, 2, 7), Values(10, 2, 7));
+        var plain = Run(device, [2, ImageTokens], (d, t) =>
+        {
+            using var sum = Tensor.Empty(d, t[4].Shape);
+            attention.Forward(t[0], t[1], t[2], sum, t[3]);
+            norm.Forward(sum, t[4], 1e-5f);
+        }, Keys(image, pe), k, v, image);
+        var folded = Run(device, [2, ImageTokens], (d, t) => attention.ImageToToken(t[0], t[1], t[2], t[3], norm, 1e-5f, t[4]), image, pe, k, v);
+        Check(scope, Keys(image, pe), k, v, plain, image.Data, "layers.1.norm4");
+        Check(scope, Keys(image, pe), k, v, folded, image.Data, "layers.1.norm4");
+        Assert.True(folded.Flops < plain.Flops / 2, $"folded {folded.Flops:0} against {plain.Flops:0} product flops");
     }
 
     /// <summary>
@@ -95,9 +106,26 @@ public class DecoderAttentionTests(ITestOutputHelper output)
     /// <summary>[batch, n, 256] seeded values in [−1, 1], with the shape.</summary>
     static (float[] Data, int[] Shape) Values(int seed, int batch, int n) => (CheckData.Uniform(seed, batch * n * 256), [batch, n, 256]);
 
-    sealed record Result(float[] Y, int[] Shape, float[] Residual, double GemmFlops);
+    /// <summary>A positional encoding of the image tokens, [HW, 256].</summary>
+    static (float[] Data, int[] Shape) Pe(int seed) => (CheckData.Uniform(seed, ImageTokens * 256), [ImageTokens, 256]);
 
-    /// <summary>Runs one attention call on uploaded q, k, v with a residual, profiled.</summary>
+    /// <summary>image + pe, rounded to float32 as the engine adds them.</summary>
+    static (float[] Data, int[] Shape) Keys((float[] Data, int[] Shape) image, (float[] Data, int[] Shape) pe)
+    {
+        var k = new float[image.Data.Length];
+        for (int i = 0; i < k.Length; i++) k[i] = image.Data[i] + pe.Data[i % pe.Data.Length];
+        return (k, image.Shape);
+    }
+
+    // The products of an attention: GEMMs, or the fused cross attentions that do them.
+    static readonly string[] ProductKernels = ["gemm", "token_to_image", "image_to_token"];
+
+    sealed record Result(float[] Y, int[] Shape, float[] Residual, double Flops);
+
+    /// <summary>
+    /// Runs one attention call, profiled, on the uploaded inputs followed by an output and a
+    /// residual (t[n] and t[n + 1] for n inputs).
+    /// </summary>
     static Result Run(string deviceName, int[] outShape, Action<Device, Tensor[]> call, params (float[] Data, int[] Shape)[] inputs)
     {
         var device = Devices.Open(deviceName);
@@ -110,9 +138,9 @@ public class DecoderAttentionTests(ITestOutputHelper output)
             Profiler.Start();
             try { call(device, [.. tensors]); }
             finally { Profiler.Stop(); }
-            double flops = Profiler.Records.Where(r => r.Kernel == "gemm").Sum(r => r.Flops);
+            double flops = Profiler.Records.Where(r => ProductKernels.Contains(r.Kernel)).Sum(r => r.Flops);
             Profiler.Reset();
-            return new Result(tensors[3].Download(), [.. outShape, 256], residual, flops);
+            return new Result(tensors[inputs.Length].Download(), [.. outShape, 256], residual, flops);
         }
         finally
         {
@@ -120,13 +148,24 @@ public class DecoderAttentionTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>y against transformer.py's Attention in float64 (+ residual), within a few fp32 roundings of its scale.</summary>
-    void Check(string scope, (float[] Data, int[] Shape) q, (float[] Data, int[] Shape) k, (float[] Data, int[] Shape) v, Result got)
+    /// <summary>
+    /// y against transformer.py's Attention in float64 plus the residual (the run's own, or the one
+    /// given), then the named LayerNorm if any, within a few fp32 roundings of its scale.
+    /// </summary>
+    void Check(string scope, (float[] Data, int[] Shape) q, (float[] Data, int[] Shape) k, (float[] Data, int[] Shape) v, Result got,
+        float[]? residual = null, string? norm = null)
     {
         var expected = ReferenceAttention(scope, q, k, v, got.Shape[0]);
-        for (int i = 0; i < expected.Length; i++) expected[i] += got.Residual[i];
+        residual ??= got.Residual;
+        for (int i = 0; i < expected.Length; i++) expected[i] += residual[i % residual.Length];
+        if (norm != null)
+        {
+            var w = DecoderFixtures.Weights.Tensors;
+            expected = SamEngine.Kernels.LayerNorm.Reference(expected, CheckData.Widen(w[$"mask_decoder.transformer.{norm}.weight"].ToFloat32()),
+                CheckData.Widen(w[$"mask_decoder.transformer.{norm}.bias"].ToFloat32()), 1e-5);
+        }
         var c = Comparison.Of(expected, got.Y);
-        output.WriteLine($"{scope} {Tensor.ShapeText(got.Shape)}: max abs {c.MaxAbsErr:0.00e+0} of max |ref| {c.RefMaxAbs:0.00e+0}, rel-L2 {c.RelL2:0.00e+0}; {got.GemmFlops / 1e6:0.0} MFLOP of GEMM");
+        output.WriteLine($"{scope} {Tensor.ShapeText(got.Shape)}: max abs {c.MaxAbsErr:0.00e+0} of max |ref| {c.RefMaxAbs:0.00e+0}, rel-L2 {c.RelL2:0.00e+0}; {got.Flops / 1e6:0.0} MFLOP of products");
         Assert.True(c.NonFinite == 0 && c.RelErr <= 2e-6, $"{scope}: max abs {c.MaxAbsErr:0.00e+0} of max |ref| {c.RefMaxAbs:0.00e+0}");
     }
 

@@ -15,12 +15,16 @@ namespace SamEngine.Tools.Commands;
 /// </summary>
 public static class KernelBench
 {
-    sealed record Shape(string Name, int M, int N, int K, bool TransB);
+    sealed record Shape(string Name, int M, int N, int K, bool TransB, bool TransA = false);
 
     static readonly Shape[] Large =
     [
         new("1024³", 1024, 1024, 1024, false),
         new("qkv 4096×768→2304 (x·Wᵀ)", 4096, 2304, 768, true),
+        // The mask decoder's folded cross attention: h·T = 56 token rows against the 64×64 image.
+        new("decoder scores 56×4096, K 256 (q·imageᵀ)", 56, 4096, 256, true),
+        new("decoder weighted 56×256, K 4096 (p·image)", 56, 256, 4096, false),
+        new("decoder output 4096×256, K 56 (pᵀ·u)", 4096, 256, 56, false, TransA: true),
     ];
 
     // The tiled kernel on ilgpu-cpu: every barrier is an OS-thread sync, so only a small size.
@@ -57,13 +61,13 @@ public static class KernelBench
     /// <summary>One warm-up run, then at least 3 timed runs, more while under 2 s in all (up to 15).</summary>
     static (double Ms, double CpuMs, int Runs) Time(Device device, Shape s)
     {
-        using var a = Tensor.FromArray(device, CheckData.Uniform(1, (long)s.M * s.K), s.M, s.K);
+        using var a = Tensor.FromArray(device, CheckData.Uniform(1, (long)s.M * s.K), s.TransA ? [s.K, s.M] : [s.M, s.K]);
         using var b = Tensor.FromArray(device, CheckData.Uniform(2, (long)s.K * s.N), s.TransB ? [s.N, s.K] : [s.K, s.N]);
         using var bias = Tensor.FromArray(device, CheckData.Uniform(3, s.N), s.N);
         using var c = Tensor.Empty(device, s.M, s.N);
         void Once()
         {
-            Gemm.Forward(a, b, c, transB: s.TransB, bias: bias);
+            Gemm.Forward(a, b, c, transA: s.TransA, transB: s.TransB, bias: bias);
             device.Synchronize();
         }
         Once();

@@ -1,0 +1,87 @@
+using System.Buffers;
+using SamEngine.Engine;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// Native <see cref="ImageToTokenAttention"/>: per prompt and tile of image tokens, the tile's
+/// queries (image + pe) meet the R key rows in one small GEMM, token-major [tile, R], so each
+/// token's head softmaxes are runs of T along its row; a second GEMM weighs u with them and adds
+/// the output bias and the image itself; the LayerNorm finishes each row. Nothing of the tile
+/// leaves the cache before its output row is written.
+/// </summary>
+static class ImageToTokenAttentionCpu
+{
+    // Image tokens per tile: queries, scores and the pre-norm output (Tile × (2C + R)) stay in L2.
+    const int Tile = 128;
+
+    public static void Run(ImageToTokenAttention.Sizes s, Tensor k, Tensor kBias, Tensor image, Tensor? pe, float scale, Tensor u,
+        Tensor outBias, Tensor gamma, Tensor beta, float eps, Tensor y)
+    {
+        var (ka, ko) = k.HostArray;
+        var (kba, kbo) = kBias.HostArray;
+        var (ia, io) = image.HostArray;
+        var (pa, po) = pe != null ? pe.HostArray : (null, 0);
+        var (ua, uo) = u.HostArray;
+        var (oba, obo) = outBias.HostArray;
+        var (ga, go) = gamma.HostArray;
+        var (ba, bo) = beta.HostArray;
+        var (ya, yo) = y.HostArray;
+        int r = s.R, c = s.C, tiles = (s.HW + Tile - 1) / Tile;
+        // Each prompt's key rows and values are the B sides of every tile's two products: packed once.
+        var keys = new GemmCpu.PackedB[s.B];
+        var values = new GemmCpu.PackedB[s.B];
+        for (int b = 0; b < s.B; b++)
+        {
+            keys[b] = GemmCpu.Pack(c, r, true, ka.AsSpan(ko + b * r * c, r * c));
+            values[b] = GemmCpu.Pack(r, c, false, ua.AsSpan(uo + b * r * c, r * c));
+        }
+        Parallel.For(0, s.B * tiles, item =>
+        {
+            int b = item / tiles, j = item % tiles * Tile, tj = Math.Min(Tile, s.HW - j);
+            var queriesStore = ArrayPool<float>.Shared.Rent(Tile * c);
+            var scoresStore = ArrayPool<float>.Shared.Rent(Tile * r);
+            var sumStore = ArrayPool<float>.Shared.Rent(Tile * c + c);
+            try
+            {
+                var x = ia.AsSpan(io + ((s.Bi == 1 ? 0 : b) * s.HW + j) * c, tj * c);
+                var queries = pa != null ? queriesStore.AsSpan(0, tj * c) : x;
+                if (pa != null) TensorPrimitives.Add(x, pa.AsSpan(po + j * c, tj * c), queries);
+
+                var scores = scoresStore.AsSpan(0, tj * r);
+                GemmCpu.RunPacked(tj, queries, false, keys[b], scores, scale, kba.AsSpan(kbo + b * r, r), Activation.None, default);
+                for (int t = 0; t < tj; t++) HeadSoftmax(scores.Slice(t * r, r), s.T);
+
+                var sum = sumStore.AsSpan(0, tj * c);
+                GemmCpu.RunPacked(tj, scores, false, values[b], sum, 1f, oba.AsSpan(obo, c), Activation.None, x);
+                var scratch = sumStore.AsSpan(tj * c, c);
+                for (int t = 0; t < tj; t++)
+                    LayerNorm.Row(sum.Slice(t * c, c), ga.AsSpan(go, c), ba.AsSpan(bo, c), eps, ya.AsSpan(yo + (b * s.HW + j + t) * c, c), scratch);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(queriesStore);
+                ArrayPool<float>.Shared.Return(scoresStore);
+                ArrayPool<float>.Shared.Return(sumStore);
+            }
+        });
+    }
+
+    /// <summary>One token's logits, R = heads·t: a softmax over each head's run of t.</summary>
+    static void HeadSoftmax(Span<float> logits, int t)
+    {
+        for (int h = 0; h < logits.Length; h += t)
+        {
+            var head = logits.Slice(h, t);
+            float max = TensorPrimitives.Max(head);
+            TensorPrimitives.Subtract(head, max, head);
+        }
+        VectorExp.Exp(logits, logits);
+        for (int h = 0; h < logits.Length; h += t)
+        {
+            var head = logits.Slice(h, t);
+            TensorPrimitives.Divide(head, TensorPrimitives.Sum(head), head);
+        }
+    }
+}
