@@ -133,11 +133,12 @@ static unsafe class GemmCpu
     }
 
     /// <summary>
-    /// C [M, N] = act(alpha·A·B + bias) + residual against a packed B, on the calling thread.
-    /// A is [M, K] ([K, M] when transA); residual may alias C only if it starts with it.
+    /// C [M, N] = act(alpha·A·B + bias) + residual against a packed B; on the calling thread unless
+    /// mayFork and the product is large. A is [M, K] ([K, M] when transA); residual may alias C
+    /// only if it starts with it.
     /// </summary>
     public static void RunPacked(int m, ReadOnlySpan<float> a, bool transA, PackedB b, Span<float> c,
-        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual)
+        float alpha, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> residual, bool mayFork = false)
     {
         var s = new GemmShape(1, m, b.N, b.K, transA, b.TransB, false, false);
         if (a.Length < (long)m * b.K || c.Length < (long)m * b.N || (!residual.IsEmpty && residual.Length < c.Length))
@@ -148,7 +149,8 @@ static unsafe class GemmCpu
         {
             var p = new Problem(s, pa, null, pc, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, alpha, act);
             int panels = (b.N + NR - 1) / NR;
-            Block(p, pa, pc, p.R, Aligned(b.Store), 0, m, 0, b.N, 0, panels, panels);
+            bool parallel = mayFork && Environment.ProcessorCount > 1 && 2.0 * m * b.N * b.K >= ParallelFlops;
+            Sweep(p, pa, pc, p.R, Aligned(b.Store), 0, b.N, panels, parallel);
         }
     }
 
@@ -164,19 +166,24 @@ static unsafe class GemmCpu
             int width = Math.Min(strip, p.N - j0), panels = (width + nr - 1) / nr;
             float* packedB = Buffer(ref bPackStore, (long)Math.Max(1, p.K) * panels * nr);
             PackB(p, B, j0, width, panels, packedB, parallel);
-
-            var (rowTasks, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
-            int tasks = rowTasks * colTasks, rowPanels = (p.M + MR - 1) / MR;
-            void Task(int t)
-            {
-                // Row tasks take equal shares of the MR-row micro-panels (±1), so that the cores finish together.
-                int rt = t / colTasks, r0 = (int)((long)rowPanels * rt / rowTasks) * MR, r1 = Math.Min(p.M, (int)((long)rowPanels * (rt + 1) / rowTasks) * MR);
-                int q0 = t % colTasks * panelsPerTask;
-                Block(p, A, C, R, packedB, r0, r1 - r0, j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
-            }
-            if (parallel && tasks > 1) Parallel.For(0, tasks, Task);
-            else for (int t = 0; t < tasks; t++) Task(t);
+            Sweep(p, A, C, R, packedB, j0, width, panels, parallel);
         }
+    }
+
+    /// <summary>All of C's rows against one packed strip of B, as tasks spread over the cores.</summary>
+    static void Sweep(Problem p, float* A, float* C, float* R, float* packedB, int j0, int width, int panels, bool parallel)
+    {
+        var (rowTasks, colTasks, panelsPerTask) = Split(p.M, panels, parallel);
+        int tasks = rowTasks * colTasks, rowPanels = (p.M + MR - 1) / MR;
+        void Task(int t)
+        {
+            // Row tasks take equal shares of the MR-row micro-panels (±1), so that the cores finish together.
+            int rt = t / colTasks, r0 = (int)((long)rowPanels * rt / rowTasks) * MR, r1 = Math.Min(p.M, (int)((long)rowPanels * (rt + 1) / rowTasks) * MR);
+            int q0 = t % colTasks * panelsPerTask;
+            Block(p, A, C, R, packedB, r0, r1 - r0, j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
+        }
+        if (parallel && tasks > 1) Parallel.For(0, tasks, Task);
+        else for (int t = 0; t < tasks; t++) Task(t);
     }
 
     /// <summary>

@@ -55,7 +55,7 @@ internal sealed class PromptDecoderWeights(StateDict weights, Device device, str
         public int Out => Weight.Dim(0);
 
         public void Forward(Tensor x, Tensor y, Activation activation = Activation.None, Tensor? residual = null) =>
-            Kernels.Linear.Forward(x, Weight, Bias, y, activation, residual);
+            Kernels.Linear.Forward(x, Weight, Bias, y, activation, residual, constantWeight: true);
 
         public void Dispose()
         {
