@@ -6,7 +6,7 @@ namespace SamEngine.Kernels;
 
 /// <summary>
 /// Native <see cref="ImageToTokenAttention"/>: per prompt and tile of image tokens, the tile's
-/// queries (image + pe) meet the R key rows in one small GEMM, token-major [tile, R], so each
+/// queries (+ pe) meet the R key rows in one small GEMM, token-major [tile, R], so each
 /// token's head softmaxes are runs of T along its row; a second GEMM weighs u with them and adds
 /// the output bias and the image itself; the LayerNorm finishes each row. Nothing of the tile
 /// leaves the cache before its output row is written.
@@ -16,11 +16,12 @@ static class ImageToTokenAttentionCpu
     // Image tokens per tile: queries, scores and the pre-norm output (Tile × (2C + R)) stay in L2.
     const int Tile = 128;
 
-    public static void Run(ImageToTokenAttention.Sizes s, Tensor k, Tensor kBias, Tensor image, Tensor? pe, float scale, Tensor u,
-        Tensor outBias, Tensor gamma, Tensor beta, float eps, Tensor y)
+    public static void Run(ImageToTokenAttention.Sizes s, Tensor k, Tensor? kBias, Tensor queries, Tensor? pe, float scale, Tensor u,
+        Tensor outBias, Tensor image, Tensor gamma, Tensor beta, float eps, Tensor y)
     {
         var (ka, ko) = k.HostArray;
-        var (kba, kbo) = kBias.HostArray;
+        var (kba, kbo) = kBias != null ? kBias.HostArray : (null, 0);
+        var (qa, qo) = queries.HostArray;
         var (ia, io) = image.HostArray;
         var (pa, po) = pe != null ? pe.HostArray : (null, 0);
         var (ua, uo) = u.HostArray;
@@ -28,29 +29,30 @@ static class ImageToTokenAttentionCpu
         var (ga, go) = gamma.HostArray;
         var (ba, bo) = beta.HostArray;
         var (ya, yo) = y.HostArray;
-        int r = s.R, c = s.C, tiles = (s.HW + Tile - 1) / Tile;
+        int r = s.R, c = s.C, cq = s.Cq, tiles = (s.HW + Tile - 1) / Tile;
         // Each prompt's key rows and values are the B sides of every tile's two products: packed once.
         var keys = new GemmCpu.PackedB[s.B];
         var values = new GemmCpu.PackedB[s.B];
         for (int b = 0; b < s.B; b++)
         {
-            keys[b] = GemmCpu.Pack(c, r, true, ka.AsSpan(ko + b * r * c, r * c));
+            keys[b] = GemmCpu.Pack(cq, r, true, ka.AsSpan(ko + b * r * cq, r * cq));
             values[b] = GemmCpu.Pack(r, c, false, ua.AsSpan(uo + b * r * c, r * c));
         }
         Parallel.For(0, s.B * tiles, item =>
         {
             int b = item / tiles, j = item % tiles * Tile, tj = Math.Min(Tile, s.HW - j);
-            var queriesStore = ArrayPool<float>.Shared.Rent(Tile * c);
+            var queriesStore = ArrayPool<float>.Shared.Rent(Tile * cq);
             var scoresStore = ArrayPool<float>.Shared.Rent(Tile * r);
             var sumStore = ArrayPool<float>.Shared.Rent(Tile * c + c);
             try
             {
                 var x = ia.AsSpan(io + ((s.Bi == 1 ? 0 : b) * s.HW + j) * c, tj * c);
-                var queries = pa != null ? queriesStore.AsSpan(0, tj * c) : x;
-                if (pa != null) TensorPrimitives.Add(x, pa.AsSpan(po + j * c, tj * c), queries);
+                var q = qa.AsSpan(qo + ((s.Bq == 1 ? 0 : b) * s.HW + j) * cq, tj * cq);
+                var tileQueries = pa != null ? queriesStore.AsSpan(0, tj * cq) : q;
+                if (pa != null) TensorPrimitives.Add(q, pa.AsSpan(po + j * cq, tj * cq), tileQueries);
 
                 var scores = scoresStore.AsSpan(0, tj * r);
-                GemmCpu.RunPacked(tj, queries, false, keys[b], scores, scale, kba.AsSpan(kbo + b * r, r), Activation.None, default);
+                GemmCpu.RunPacked(tj, tileQueries, false, keys[b], scores, scale, kba != null ? kba.AsSpan(kbo + b * r, r) : default, Activation.None, default);
                 for (int t = 0; t < tj; t++) HeadSoftmax(scores.Slice(t * r, r), s.T);
 
                 var sum = sumStore.AsSpan(0, tj * c);

@@ -20,27 +20,32 @@ static unsafe class GemmMicroKernel
     public static readonly int NR = Wide ? 32 : 16;
 
     /// <summary>tile[MR×NR] = Σₖ a[k·MR + i] · b[k·NR + j] over kc steps.</summary>
-    public static void Run(int kc, float* a, float* b, float* tile)
+    public static void Run(int kc, float* a, float* b, float* tile) => RunInto(kc, a, b, tile, null, NR, 0, first: true, last: false, default);
+
+    /// <summary>
+    /// Whether <see cref="RunInto"/> can finish a tile: unless an activation comes before a
+    /// residual (which may alias C, so must be read before C is written).
+    /// </summary>
+    public static bool CanStoreDirect(bool residual, in Epilogue e) => e.Activation == Activation.None || !residual;
+
+    /// <summary>
+    /// The micro-kernel's accumulators straight into a whole MR×NR tile of C (ldc apart, at column
+    /// col), as <see cref="Store"/> would write them from a scratch tile: the first slab writes,
+    /// later ones add, the last applies alpha, bias and residual, and the activation (if any) in
+    /// a second pass over the tile, which is still in L1.
+    /// </summary>
+    public static void RunInto(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
     {
-        if (Wide) RunInto(kc, a, b, tile, null, NR, 0, first: true, last: false, default);
-        else Run256(kc, a, b, tile);
+        if (Wide) RunInto512(kc, a, b, c, residual, ldc, col, first, last, e);
+        else RunInto256(kc, a, b, c, residual, ldc, col, first, last, e);
     }
 
     /// <summary>
-    /// Whether <see cref="RunInto"/> can finish a tile: on AVX-512, and unless an activation
-    /// comes before a residual (which may alias C, so must be read before C is written).
-    /// </summary>
-    public static bool CanStoreDirect(bool residual, in Epilogue e) => Wide && (e.Activation == Activation.None || !residual);
-
-    /// <summary>
-    /// The 12×32 AVX-512 kernel, its accumulators going straight into a whole tile of C (ldc
-    /// apart, at column col) as <see cref="Store"/> would write them from a scratch tile: the
-    /// first slab writes, later ones add, the last applies alpha, bias and residual, and the
-    /// activation (if any) in a second pass over the tile, which is still in L1. Skipping the
-    /// scratch tile and the call took 1.5–3% off the encoder's GEMMs.
+    /// The 12×32 AVX-512 kernel into C. Skipping the scratch tile and the call took 1.5–3% off the
+    /// encoder's GEMMs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunInto(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
+    static void RunInto512(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -111,8 +116,12 @@ static unsafe class GemmMicroKernel
         v.Store(d);
     }
 
+    /// <summary>
+    /// The 6×16 AVX2 kernel into C: the decoder's short products (K of 56 to 256) spend a large
+    /// share of each tile on its store, and a scratch tile doubled that.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Run256(int kc, float* a, float* b, float* tile)
+    static void RunInto256(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -126,12 +135,40 @@ static unsafe class GemmMicroKernel
             x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
             x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
         }
-        c00.Store(tile + 0); c01.Store(tile + 8);
-        c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40);
-        c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72);
-        c50.Store(tile + 80); c51.Store(tile + 88);
+        float* d = c, r = residual, bias = e.Bias == null ? null : e.Bias + col;
+        bool hasBias = bias != null, addResidual = residual != null && e.Activation == Activation.None;
+        Finish(c00, d, r, bias, first, last, e.Alpha, hasBias, addResidual); Finish(c01, d + 8, r + 8, bias + 8, first, last, e.Alpha, hasBias, addResidual);
+        d += ldc; r += ldc;
+        Finish(c10, d, r, bias, first, last, e.Alpha, hasBias, addResidual); Finish(c11, d + 8, r + 8, bias + 8, first, last, e.Alpha, hasBias, addResidual);
+        d += ldc; r += ldc;
+        Finish(c20, d, r, bias, first, last, e.Alpha, hasBias, addResidual); Finish(c21, d + 8, r + 8, bias + 8, first, last, e.Alpha, hasBias, addResidual);
+        d += ldc; r += ldc;
+        Finish(c30, d, r, bias, first, last, e.Alpha, hasBias, addResidual); Finish(c31, d + 8, r + 8, bias + 8, first, last, e.Alpha, hasBias, addResidual);
+        d += ldc; r += ldc;
+        Finish(c40, d, r, bias, first, last, e.Alpha, hasBias, addResidual); Finish(c41, d + 8, r + 8, bias + 8, first, last, e.Alpha, hasBias, addResidual);
+        d += ldc; r += ldc;
+        Finish(c50, d, r, bias, first, last, e.Alpha, hasBias, addResidual); Finish(c51, d + 8, r + 8, bias + 8, first, last, e.Alpha, hasBias, addResidual);
+        if (last && e.Activation != Activation.None)
+            for (int i = 0; i < 6; i++, c += ldc)
+                for (int j = 0; j < 16; j += 8)
+                {
+                    var v = Vector256.Load(c + j);
+                    v = e.Activation == Activation.Relu ? Vector256.Max(v, Vector256<float>.Zero) : GeluMath.Gelu(v);
+                    v.Store(c + j);
+                }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Finish(Vector256<float> v, float* d, float* r, float* bias, bool first, bool last, float alpha, bool hasBias, bool addResidual)
+    {
+        if (!first) v += Vector256.Load(d);
+        if (last)
+        {
+            if (alpha != 1f) v *= alpha;
+            if (hasBias) v += Vector256.Load(bias);
+            if (addResidual) v += Vector256.Load(r);
+        }
+        v.Store(d);
     }
 
     /// <summary>What the last KC slab applies on the way out: alpha, bias (indexed by C's column), activation.</summary>

@@ -26,6 +26,8 @@ public sealed partial class DecoderAttention : IDisposable
     // out_proj's weight transposed, [I, C]: read as [h, d, C], head h's share of the output
     // projection is one contiguous [d, C] block (for the folded image→token output).
     readonly Tensor outProjWeightT;
+    // [I, I], the fold that spreads projected keys over their head's channels (image→token on projected queries).
+    readonly Tensor identity;
 
     internal DecoderAttention(PromptDecoderWeights w, int numHeads)
     {
@@ -41,6 +43,7 @@ public sealed partial class DecoderAttention : IDisposable
             throw new SamException($"attention projections disagree: q {qProj.Weight.ShapeString}, k {kProj.Weight.ShapeString}, v {vProj.Weight.ShapeString}, out {outProj.Weight.ShapeString}");
         outProjWeightT = Tensor.Empty(w.Device, InternalDim, EmbeddingDim);
         Permute.Forward(outProj.Weight, [1, 0], outProjWeightT);
+        identity = MakeIdentity(w.Device, InternalDim);
     }
 
     public int NumHeads { get; }
@@ -179,5 +182,6 @@ public sealed partial class DecoderAttention : IDisposable
         vProj.Dispose();
         outProj.Dispose();
         outProjWeightT.Dispose();
+        identity.Dispose();
     }
 }

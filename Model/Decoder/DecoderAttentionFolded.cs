@@ -80,7 +80,7 @@ public sealed partial class DecoderAttention
             using var kBias = FoldThrough(kh, qProj.Bias.Reshape(InternalDim, 1), alpha: Scale);
             using var vh = Project(vProj, v);
             using var u = FoldThrough(vh, outProjWeightT);
-            ImageToTokenAttention.Forward(kFolded, kBias.Reshape(b, h * t), t, image, pe, Scale, u, outProj.Bias, norm.Weight, norm.Bias, eps, y);
+            ImageToTokenAttention.Forward(kFolded, kBias.Reshape(b, h * t), t, image, pe, Scale, u, outProj.Bias, image, norm.Weight, norm.Bias, eps, y);
             return;
         }
         using var q = Tensor.Empty(image.Device, image.Shape);
@@ -100,19 +100,39 @@ public sealed partial class DecoderAttention
 
     /// <summary>
     /// Image→token attention from image queries projected beforehand (the first block's, kept per
-    /// image): qT = q_proj(image + PE) as heads, transposed, [h, d, HW]. k and v [B, T, C] tokens,
-    /// y [B, HW, C], residual [B or 1, HW, C].
+    /// image), with the image as residual and the LayerNorm after it: queries = q_proj(image + PE)
+    /// [1, HW, I], image [1, HW, C], k and v [B, T, C] tokens (+ PE), y [B, HW, C].
     /// </summary>
-    public void ProjectedImageToToken(Tensor qT, Tensor k, Tensor v, Tensor y, Tensor? residual = null)
+    internal void ProjectedImageToToken(Tensor queries, Tensor image, Tensor k, Tensor v, PromptDecoderWeights.NormParams norm, float eps, Tensor y)
     {
-        int b = k.Dim(0), t = k.Dim(1), hw = qT.Dim(2);
+        var device = y.Device;
+        int b = k.Dim(0), t = k.Dim(1), hw = queries.Dim(1), h = NumHeads;
         using var kh = Project(kProj, k);
-        using var byHead = Tensor.Empty(y.Device, NumHeads, b * t, hw);
-        Gemm.Forward(kh.Reshape(NumHeads, b * t, HeadDim), qT, byHead);
-        using var p = Tensor.Empty(y.Device, b, NumHeads * t, hw);
-        Permute.Forward(byHead.Reshape(NumHeads, b, t, hw), [1, 0, 2, 3], p.Reshape(b, NumHeads, t, hw));
-        ColumnSoftmax.Forward(p.Reshape(b * NumHeads, t, hw), p.Reshape(b * NumHeads, t, hw), Scale);
-        WeighTokens(p, v, y, residual);
+        if (FoldsOutput(t))
+        {
+            // Head h's scores are its d query channels against its keys: the keys spread over all
+            // I channels, zero outside their head's block, make every head one product with the
+            // queries ([h·T, I] per prompt, the identity's blocks as the fold).
+            using var spread = FoldThrough(kh, identity);
+            using var vh = Project(vProj, v);
+            using var u = FoldThrough(vh, outProjWeightT);
+            ImageToTokenAttention.Forward(spread, null, t, queries, null, Scale, u, outProj.Bias, image, norm.Weight, norm.Bias, eps, y);
+            return;
+        }
+        using var qh = Tensor.Empty(device, h, 1, hw, HeadDim);
+        Permute.Forward(queries.Reshape(1, hw, h, HeadDim), [2, 0, 1, 3], qh);
+        using var vh2 = Project(vProj, v);
+        using var sum = Tensor.Empty(device, y.Shape);
+        Attend(qh, kh, vh2, sum, image);
+        norm.Forward(sum, y, eps);
+    }
+
+    /// <summary>The identity [n, n]: read as h blocks [d, I], each head's channels in place.</summary>
+    static Tensor MakeIdentity(Device device, int n)
+    {
+        var eye = new float[n * n];
+        for (int i = 0; i < n; i++) eye[i * n + i] = 1f;
+        return Tensor.FromArray(device, eye, n, n);
     }
 
     /// <summary>k_proj or v_proj of an image [1, HW, C], as heads [h, 1, HW, d].</summary>
@@ -120,15 +140,12 @@ public sealed partial class DecoderAttention
 
     internal Tensor ProjectImageValues(Tensor image) => Project(vProj, image);
 
-    /// <summary>q_proj of an image [1, HW, C], as heads transposed, [h, d, HW]: the score product streams it.</summary>
+    /// <summary>q_proj of an image [1, HW, C]: [1, HW, I], token-major as the image→token tiles read it.</summary>
     internal Tensor ProjectImageQueries(Tensor image)
     {
-        int hw = image.Dim(1);
-        using var p = Tensor.Empty(image.Device, hw, InternalDim);
-        qProj.Forward(image.Reshape(hw, EmbeddingDim), p);
-        var qT = Tensor.Empty(image.Device, NumHeads, HeadDim, hw);
-        Permute.Forward(p.Reshape(hw, NumHeads, HeadDim), [1, 2, 0], qT);
-        return qT;
+        var q = Tensor.Empty(image.Device, 1, image.Dim(1), InternalDim);
+        qProj.Forward(image, q);
+        return q;
     }
 
     void FoldedTokenToImage(Tensor q, Tensor image, Tensor pe, Tensor y, Tensor? residual)

@@ -36,7 +36,7 @@ public sealed class TwoWayAttentionBlock : IDisposable
     /// <summary>
     /// The block's image-side projections that depend on the image alone: token→image keys
     /// k_proj(image + PE) and values v_proj(image) as heads [h, 1, HW, d], image→token queries
-    /// q_proj(image + PE) as heads transposed, [h, d, HW]. For the first block without a mask
+    /// q_proj(image + PE) token-major, [1, HW, I]. For the first block without a mask
     /// input the image is the same for every prompt, so they are made once per image.
     /// </summary>
     public sealed class ImageProjections : IDisposable
@@ -109,12 +109,7 @@ public sealed class TwoWayAttentionBlock : IDisposable
         // (4) image → tokens, the image its own residual
         Add.Forward(queries3, queryPe, q);
         var keys4 = Tensor.Empty(device, b, hw, c);
-        if (projected != null)
-        {
-            using var keysSum = Tensor.Empty(device, b, hw, c);
-            crossAttnImageToToken.ProjectedImageToToken(projected.Queries, q, queries3, keysSum, residual: keys);
-            norm4.Forward(keysSum, keys4, LayerNormEps);
-        }
+        if (projected != null) crossAttnImageToToken.ProjectedImageToToken(projected.Queries, keys, q, queries3, norm4, LayerNormEps, keys4);
         else crossAttnImageToToken.ImageToToken(keys, keyPe, q, queries3, norm4, LayerNormEps, keys4);
         return (queries3, keys4);
     }

@@ -71,8 +71,8 @@ public class DecoderAttentionTests(ITestOutputHelper output)
 
     /// <summary>
     /// The first block's image side projected once (one image for every prompt): both directions
-    /// match the reference form on the unprojected image, for few tokens (folded output) and many
-    /// (the reference's output).
+    /// match the reference form on the unprojected image (image→token with the image as residual
+    /// and norm4 after it), for few tokens (folded output) and many (the reference's output).
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(DeviceNames))]
@@ -81,6 +81,7 @@ public class DecoderAttentionTests(ITestOutputHelper output)
         const string toImageScope = "layers.0.cross_attn_token_to_image", toTokenScope = "layers.0.cross_attn_image_to_token";
         using var tokenToImage = Attention(device, toImageScope);
         using var imageToToken = Attention(device, toTokenScope);
+        using var norm = new PromptDecoderWeights(DecoderFixtures.Weights, Devices.Open(device), "mask_decoder.transformer.layers.0.").Norm("norm4");
         foreach (int tokens in new[] { 7, 40 })
         {
             var (image, q, v) = (Values(10, 1, ImageTokens), Values(11, 3, tokens), Values(12, 3, tokens));
@@ -93,10 +94,10 @@ public class DecoderAttentionTests(ITestOutputHelper output)
             Check(toImageScope, q, image, image, toImage);
             var toToken = Run(device, [3, ImageTokens], (d, t) =>
             {
-                using var qT = imageToToken.ProjectImageQueries(t[0]);
-                imageToToken.ProjectedImageToToken(qT, t[1], t[2], t[3], t[4]);
+                using var queries = imageToToken.ProjectImageQueries(t[0]);
+                imageToToken.ProjectedImageToToken(queries, t[0], t[1], t[2], norm, 1e-5f, t[3]);
             }, image, q, v);
-            Check(toTokenScope, image, q, v, toToken);
+            Check(toTokenScope, image, q, v, toToken, image.Data, "layers.0.norm4");
         }
     }
 
