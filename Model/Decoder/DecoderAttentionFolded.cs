@@ -95,7 +95,13 @@ public sealed partial class DecoderAttention
         norm.Forward(sum, y, eps);
     }
 
-    /// <summary>Whether the image→token output goes through out_proj on the tokens' side (see WeighTokens).</summary>
+    /// <summary>
+    /// Whether the image→token output goes through out_proj on the tokens' side:
+    /// out_proj(concat_h Σ_t P_h[t, j] v_h[t]) = Σ_h Σ_t P_h[t, j] (W_o,h v_h[t]) + b_o, W_o,h the
+    /// columns of out_proj for head h, so the values go through out_proj first (h·T rows of C) and
+    /// the image side is one product with them (2·h·T·C per image token). The reference's order
+    /// costs 2·T·I + 2·I·C, less once h·T passes I.
+    /// </summary>
     bool FoldsOutput(int t) => (double)NumHeads * t * EmbeddingDim <= (double)t * InternalDim + (double)InternalDim * EmbeddingDim;
 
     /// <summary>
@@ -108,22 +114,21 @@ public sealed partial class DecoderAttention
         var device = y.Device;
         int b = k.Dim(0), t = k.Dim(1), hw = queries.Dim(1), h = NumHeads;
         using var kh = Project(kProj, k);
+        using var vh = Project(vProj, v);
         if (FoldsOutput(t))
         {
             // Head h's scores are its d query channels against its keys: the keys spread over all
             // I channels, zero outside their head's block, make every head one product with the
             // queries ([h·T, I] per prompt, the identity's blocks as the fold).
             using var spread = FoldThrough(kh, identity);
-            using var vh = Project(vProj, v);
             using var u = FoldThrough(vh, outProjWeightT);
             ImageToTokenAttention.Forward(spread, null, t, queries, null, Scale, u, outProj.Bias, image, norm.Weight, norm.Bias, eps, y);
             return;
         }
         using var qh = Tensor.Empty(device, h, 1, hw, HeadDim);
         Permute.Forward(queries.Reshape(1, hw, h, HeadDim), [2, 0, 1, 3], qh);
-        using var vh2 = Project(vProj, v);
         using var sum = Tensor.Empty(device, y.Shape);
-        Attend(qh, kh, vh2, sum, image);
+        Attend(qh, kh, vh, sum, image);
         norm.Forward(sum, y, eps);
     }
 
@@ -191,26 +196,16 @@ public sealed partial class DecoderAttention
     }
 
     /// <summary>
-    /// The image→token output from the probabilities p [B, h·T, HW] and the tokens v [B, T, C]:
-    /// y = out_proj(Σ_t P_h[t, j] v_proj(v)_h[t]) (+ residual), [B, HW, C] (residual [B or 1, HW, C]).
+    /// The image→token output in the reference's order, from the probabilities p [B, h·T, HW] and
+    /// the tokens v [B, T, C]: y = out_proj(Σ_t P_h[t, j] v_proj(v)_h[t]) (+ residual), [B, HW, C]
+    /// (residual [B or 1, HW, C]). Where <see cref="FoldsOutput"/> holds, ImageToTokenAttention
+    /// does this step with the values through out_proj first.
     /// </summary>
     void WeighTokens(Tensor p, Tensor v, Tensor y, Tensor? residual)
     {
         var device = y.Device;
         int b = v.Dim(0), t = v.Dim(1), hw = p.Dim(2), h = NumHeads, d = HeadDim;
         using var vh = Project(vProj, v);
-        // out_proj(concat_h Σ_t P_h[t, j] v_h[t]) = Σ_h Σ_t P_h[t, j] (W_o,h v_h[t]) + b_o, W_o,h the
-        // columns of out_proj for head h: the values go through out_proj first, h·T rows of C,
-        // and the image side is one product with them (2·h·T·C per image token). The reference's
-        // order costs 2·T·I + 2·I·C, less once h·T passes I.
-        if (FoldsOutput(t))
-        {
-            using var u = FoldThrough(vh, outProjWeightT);
-            if (residual == null || residual.Dim(0) == b) Gemm.Forward(p, u, y, transA: true, bias: outProj.Bias, residual: residual);
-            else
-                for (int i = 0; i < b; i++) Gemm.Forward(p.Slice(i, 1), u.Slice(i, 1), y.Slice(i, 1), transA: true, bias: outProj.Bias, residual: residual);
-            return;
-        }
         using var vb = Tensor.Empty(device, b, h, t, d);
         Permute.Forward(vh, [1, 0, 2, 3], vb);
         using var o = Tensor.Empty(device, b, h, hw, d);
