@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SamEngine.Engine;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -31,12 +33,35 @@ static class ImageToTokenAttentionCpu
         var (ya, yo) = y.HostArray;
         int r = s.R, c = s.C, cq = s.Cq, tiles = (s.HW + Tile - 1) / Tile;
         // Each prompt's key rows and values are the B sides of every tile's two products: packed once.
+        // With heads in multiples of eight the rows go token-major (r = t·heads + h), so that each
+        // image token's head softmaxes are lane-wise over T vectors instead of runs of T.
+        int heads = r / s.T;
+        bool laned = heads % 8 == 0;
         var keys = new GemmCpu.PackedB[s.B];
         var values = new GemmCpu.PackedB[s.B];
+        var keyBias = kba != null ? new float[s.B * r] : null;
+        var kRows = laned ? new float[r * cq] : null;
+        var uRows = laned ? new float[r * c] : null;
         for (int b = 0; b < s.B; b++)
         {
-            keys[b] = GemmCpu.Pack(cq, r, true, ka.AsSpan(ko + b * r * cq, r * cq));
-            values[b] = GemmCpu.Pack(r, c, false, ua.AsSpan(uo + b * r * c, r * c));
+            var kb = ka.AsSpan(ko + b * r * cq, r * cq);
+            var ub = ua.AsSpan(uo + b * r * c, r * c);
+            if (kba != null) kba.AsSpan(kbo + b * r, r).CopyTo(keyBias.AsSpan(b * r, r));
+            if (laned)
+            {
+                for (int h = 0; h < heads; h++)
+                    for (int t = 0; t < s.T; t++)
+                    {
+                        int from = h * s.T + t, to = t * heads + h;
+                        kb.Slice(from * cq, cq).CopyTo(kRows.AsSpan(to * cq, cq));
+                        ub.Slice(from * c, c).CopyTo(uRows.AsSpan(to * c, c));
+                        if (kba != null) keyBias![b * r + to] = kba[kbo + b * r + from];
+                    }
+                kb = kRows;
+                ub = uRows;
+            }
+            keys[b] = GemmCpu.Pack(cq, r, true, kb);
+            values[b] = GemmCpu.Pack(r, c, false, ub);
         }
         Parallel.For(0, s.B * tiles, item =>
         {
@@ -52,8 +77,10 @@ static class ImageToTokenAttentionCpu
                 if (pa != null) TensorPrimitives.Add(q, pa.AsSpan(po + j * cq, tj * cq), tileQueries);
 
                 var scores = scoresStore.AsSpan(0, tj * r);
-                GemmCpu.RunPacked(tj, tileQueries, false, keys[b], scores, scale, kba != null ? kba.AsSpan(kbo + b * r, r) : default, Activation.None, default);
-                for (int t = 0; t < tj; t++) HeadSoftmax(scores.Slice(t * r, r), s.T);
+                GemmCpu.RunPacked(tj, tileQueries, false, keys[b], scores, scale, keyBias != null ? keyBias.AsSpan(b * r, r) : default, Activation.None, default);
+                for (int t = 0; t < tj; t++)
+                    if (laned) LanedHeadSoftmax(scores.Slice(t * r, r), s.T, heads);
+                    else HeadSoftmax(scores.Slice(t * r, r), s.T);
 
                 var sum = sumStore.AsSpan(0, tj * c);
                 GemmCpu.RunPacked(tj, scores, false, values[b], sum, 1f, oba.AsSpan(obo, c), Activation.None, x);
@@ -68,6 +95,25 @@ static class ImageToTokenAttentionCpu
                 ArrayPool<float>.Shared.Return(sumStore);
             }
         });
+    }
+
+    /// <summary>One token's logits token-major, R = t·heads: a softmax down each lane's t vectors.</summary>
+    static void LanedHeadSoftmax(Span<float> logits, int t, int heads)
+    {
+        ref float l = ref MemoryMarshal.GetReference(logits);
+        for (int h = 0; h < heads; h += 8)
+        {
+            var max = Vector256.LoadUnsafe(ref l, (nuint)h);
+            for (int i = 1; i < t; i++) max = Vector256.Max(max, Vector256.LoadUnsafe(ref l, (nuint)(i * heads + h)));
+            var sum = Vector256<float>.Zero;
+            for (int i = 0; i < t; i++)
+            {
+                var e = VectorExp.Exp(Vector256.LoadUnsafe(ref l, (nuint)(i * heads + h)) - max);
+                sum += e;
+                e.StoreUnsafe(ref l, (nuint)(i * heads + h));
+            }
+            for (int i = 0; i < t; i++) (Vector256.LoadUnsafe(ref l, (nuint)(i * heads + h)) / sum).StoreUnsafe(ref l, (nuint)(i * heads + h));
+        }
     }
 
     /// <summary>One token's logits, R = heads·t: a softmax over each head's run of t.</summary>

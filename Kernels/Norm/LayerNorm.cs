@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using ILGPU;
 using ILGPU.Algorithms;
@@ -49,6 +51,11 @@ public static class LayerNorm
     /// <summary>One row normalised; d is scratch of the row's length.</summary>
     internal static void Row(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> y, Span<float> d)
     {
+        if (Vector256.IsHardwareAccelerated && x.Length % 8 == 0 && gamma.Length == x.Length && beta.Length == x.Length && y.Length == x.Length)
+        {
+            Row256(x, gamma, beta, eps, y);
+            return;
+        }
         float mean = TensorPrimitives.Sum(x) / x.Length;
         TensorPrimitives.Subtract(x, mean, d);
         float correction = TensorPrimitives.Sum<float>(d) / x.Length;
@@ -57,6 +64,38 @@ public static class LayerNorm
         TensorPrimitives.Subtract(d, correction, d);
         TensorPrimitives.Multiply(d, rstd, d);
         TensorPrimitives.MultiplyAdd(d, gamma, beta, y);
+    }
+
+    /// <summary>
+    /// <see cref="Row"/> in three passes of eight lanes, the same statistics: seven TensorPrimitives
+    /// calls a row cost more than the arithmetic for the decoder's 256 channels (~250 against ~60 ns).
+    /// </summary>
+    static void Row256(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> y)
+    {
+        int n = x.Length;
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float pg = ref MemoryMarshal.GetReference(gamma);
+        ref float pb = ref MemoryMarshal.GetReference(beta);
+        ref float py = ref MemoryMarshal.GetReference(y);
+        var sum = Vector256<float>.Zero;
+        for (int i = 0; i < n; i += 8) sum += Vector256.LoadUnsafe(ref px, (nuint)i);
+        var mean = Vector256.Create(Vector256.Sum(sum) / n);
+        Vector256<float> s1 = Vector256<float>.Zero, s2 = Vector256<float>.Zero;
+        for (int i = 0; i < n; i += 8)
+        {
+            var d = Vector256.LoadUnsafe(ref px, (nuint)i) - mean;
+            s1 += d;
+            s2 = Vector256.FusedMultiplyAdd(d, d, s2);
+        }
+        float correction = Vector256.Sum(s1) / n;
+        float variance = MathF.Max(Vector256.Sum(s2) / n - correction * correction, 0f);
+        var rstd = Vector256.Create(1f / MathF.Sqrt(variance + eps));
+        var shift = Vector256.Create(correction);
+        for (int i = 0; i < n; i += 8)
+        {
+            var d = (Vector256.LoadUnsafe(ref px, (nuint)i) - mean - shift) * rstd;
+            Vector256.FusedMultiplyAdd(d, Vector256.LoadUnsafe(ref pg, (nuint)i), Vector256.LoadUnsafe(ref pb, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
+        }
     }
 
     // GPU-tuned: one group per row, the threads striding over it, statistics by group reduction.
