@@ -343,6 +343,16 @@ static unsafe class GemmCpu
                     for (; k < kc; k++)
                         for (int ii = 0; ii < 4; ii++) dst[k * MR + i + ii] = src[(long)ii * aRow + k];
                 }
+            // The AVX2 panel's last two rows: a scalar scatter of a third of A.
+            if (Transpose4x4.IsSupported)
+                for (; i + 2 <= h; i += 2)
+                {
+                    float* src = A + (long)(i0 + i) * aRow + k0;
+                    int k = 0;
+                    for (; k + 4 <= kc; k += 4) Transpose4x4.RunPair(src + k, aRow, dst + k * MR + i, MR);
+                    for (; k < kc; k++)
+                        for (int ii = 0; ii < 2; ii++) dst[k * MR + i + ii] = src[(long)ii * aRow + k];
+                }
             for (; i < h; i++)
             {
                 float* src = A + (long)(i0 + i) * aRow + k0;

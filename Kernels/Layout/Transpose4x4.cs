@@ -29,4 +29,21 @@ static unsafe class Transpose4x4
         Sse.Store(dst + 2 * ldDst, Sse.MoveLowToHigh(t2, t3));
         Sse.Store(dst + 3 * ldDst, Sse.MoveHighToLow(t3, t2));
     }
+
+    /// <summary>
+    /// dst[c·ldDst + r] = src[r·ldSrc + c] for r &lt; 2, c &lt; 4: the two rows left over when a panel's
+    /// height (the AVX2 GEMM's 6) is not a multiple of four, as pairs stored 8 bytes at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RunPair(float* src, long ldSrc, float* dst, long ldDst)
+    {
+        var r0 = Sse.LoadVector128(src);
+        var r1 = Sse.LoadVector128(src + ldSrc);
+        var lo = Sse.UnpackLow(r0, r1);
+        var hi = Sse.UnpackHigh(r0, r1);
+        Sse.StoreLow(dst, lo);
+        Sse.StoreHigh(dst + ldDst, lo);
+        Sse.StoreLow(dst + 2 * ldDst, hi);
+        Sse.StoreHigh(dst + 3 * ldDst, hi);
+    }
 }
