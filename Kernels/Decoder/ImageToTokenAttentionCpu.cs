@@ -46,7 +46,7 @@ static class ImageToTokenAttentionCpu
         {
             var kb = ka.AsSpan(ko + b * r * cq, r * cq);
             var ub = ua.AsSpan(uo + b * r * c, r * c);
-            if (kba != null) kba.AsSpan(kbo + b * r, r).CopyTo(keyBias.AsSpan(b * r, r));
+            if (kba != null && !laned) kba.AsSpan(kbo + b * r, r).CopyTo(keyBias.AsSpan(b * r, r));
             if (laned)
             {
                 for (int h = 0; h < heads; h++)

@@ -343,7 +343,7 @@ static unsafe class GemmCpu
                     for (; k < kc; k++)
                         for (int ii = 0; ii < 4; ii++) dst[k * MR + i + ii] = src[(long)ii * aRow + k];
                 }
-            // The AVX2 panel's last two rows: a scalar scatter of a third of A.
+            // The AVX2 panel's last two rows in pairs: left to the scalar loop below, they were a third of A.
             if (Transpose4x4.IsSupported)
                 for (; i + 2 <= h; i += 2)
                 {

@@ -9,9 +9,10 @@ namespace SamEngine.Tools.Commands;
 
 /// <summary>
 /// `sam kernels --bench`: GEMM throughput per device and kernel family at the shapes that
-/// dominate the image encoder, and the mask decoder's fused cross attentions at ViT-B's shapes. Median of several timed runs after one warm-up run. The machine
-/// may be shared, so next to wall-clock GFLOP/s it prints GFLOP per second of this process's
-/// CPU time: what one busy core achieves, whatever else is running.
+/// dominate the image encoder, and the mask decoder's fused cross attentions at ViT-B's shapes.
+/// Median of several timed runs after one warm-up run. The machine may be shared, so next to
+/// wall-clock GFLOP/s it prints GFLOP per second of this process's CPU time: what one busy core
+/// achieves, whatever else is running.
 /// </summary>
 public static class KernelBench
 {
