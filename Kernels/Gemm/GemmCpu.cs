@@ -368,6 +368,18 @@ static unsafe class GemmCpu
         }
     }
 
+    /// <summary>
+    /// Rows [0, h) of a row-major A (lda apart) as one MR-row micro-panel over all k, zero past h: a fused
+    /// op's A operand packed for <see cref="GemmMicroKernel"/> at lda = MR.
+    /// </summary>
+    internal static void PackRows(float* dst, float* a, int lda, int h, int k) => PackAPanel(dst, a, lda, 1, 0, h, 0, k);
+
+    /// <summary>
+    /// Rows [j0, j0 + w) of an [N, K] matrix (a transposed B) as one NR-wide micro-panel over all k, zero past
+    /// w: a fused op's B operand packed for <see cref="GemmMicroKernel"/> at ldb = NR.
+    /// </summary>
+    internal static void PackTransposedColumns(float* dst, float* b, int k, int j0, int w) => PackBPanel(dst, b, 1, k, 0, k, j0, w, NR);
+
     /// <summary>A per-thread pinned scratch buffer of at least n floats, 64-byte aligned for the vector loads.</summary>
     static float* Buffer(ref float[]? store, long n)
     {

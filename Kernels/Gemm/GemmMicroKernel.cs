@@ -20,7 +20,7 @@ static unsafe class GemmMicroKernel
     public static readonly int NR = Wide ? 32 : 16;
 
     /// <summary>tile[MR×NR] = Σₖ a[k·MR + i] · b[k·NR + j] over kc steps.</summary>
-    public static void Run(int kc, float* a, float* b, float* tile) => RunInto(kc, a, b, tile, null, NR, 0, first: true, last: false, default);
+    public static void Run(int kc, float* a, float* b, float* tile) => RunInto(kc, a, MR, b, NR, tile, null, NR, 0, first: true, last: false, default);
 
     /// <summary>
     /// Whether <see cref="RunInto"/> can finish a tile: unless an activation comes before a
@@ -34,10 +34,19 @@ static unsafe class GemmMicroKernel
     /// later ones add, the last applies alpha, bias and residual, and the activation (if any) in
     /// a second pass over the tile, which is still in L1.
     /// </summary>
-    public static void RunInto(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
+    public static void RunInto(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e) =>
+        RunInto(kc, a, MR, b, NR, c, residual, ldc, col, first, last, e);
+
+    /// <summary>
+    /// <see cref="RunInto(int, float*, float*, float*, float*, int, int, bool, bool, in Epilogue)"/> on operands
+    /// that need no packing: step k reads the MR values of A at a + k·lda and the NR of B at b + k·ldb. A fused op
+    /// whose A is stored k-major (a transposed product, lda its row length) or whose B is row-major (ldb its row
+    /// length) multiplies them where they lie; lda = MR and ldb = NR are the packed panels.
+    /// </summary>
+    public static void RunInto(int kc, float* a, int lda, float* b, int ldb, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
     {
-        if (Wide) RunInto512(kc, a, b, c, residual, ldc, col, first, last, e);
-        else RunInto256(kc, a, b, c, residual, ldc, col, first, last, e);
+        if (Wide) RunInto512(kc, a, lda, b, ldb, c, residual, ldc, col, first, last, e);
+        else RunInto256(kc, a, lda, b, ldb, c, residual, ldc, col, first, last, e);
     }
 
     /// <summary>
@@ -45,13 +54,13 @@ static unsafe class GemmMicroKernel
     /// encoder's GEMMs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void RunInto512(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
+    static void RunInto512(int kc, float* a, int lda, float* b, int ldb, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<float> c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
-        for (int k = 0; k < kc; k++, a += 12, b += 32)
+        for (nint k = 0, n = kc, sa = lda, sb = ldb; k < n; k++, a += sa, b += sb)
         {
             var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
             var x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
@@ -121,11 +130,11 @@ static unsafe class GemmMicroKernel
     /// share of each tile on its store, and a scratch tile doubled that.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void RunInto256(int kc, float* a, float* b, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
+    static void RunInto256(int kc, float* a, int lda, float* b, int ldb, float* c, float* residual, int ldc, int col, bool first, bool last, in Epilogue e)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int k = 0; k < kc; k++, a += 6, b += 16)
+        for (nint k = 0, n = kc, sa = lda, sb = ldb; k < n; k++, a += sa, b += sb)
         {
             var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
             var x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
