@@ -380,6 +380,12 @@ static unsafe class GemmCpu
     /// </summary>
     internal static void PackTransposedColumns(float* dst, float* b, int k, int j0, int w) => PackBPanel(dst, b, 1, k, 0, k, j0, w, NR);
 
+    /// <summary>
+    /// Columns [j0, j0 + w) of a row-major [K, N] matrix (ldb apart) as one NR-wide micro-panel over all k, zero
+    /// past w: a fused op's B operand packed for <see cref="GemmMicroKernel"/> at ldb = NR.
+    /// </summary>
+    internal static void PackColumns(float* dst, float* b, int ldb, int k, int j0, int w) => PackBPanel(dst, b, ldb, 1, 0, k, j0, w, NR);
+
     /// <summary>A per-thread pinned scratch buffer of at least n floats, 64-byte aligned for the vector loads.</summary>
     static float* Buffer(ref float[]? store, long n)
     {
