@@ -97,7 +97,8 @@ public static class GeluMath
         var small = Vector512.FusedMultiplyAdd(h, Vector512.FusedMultiplyAdd(z, Q(z * z), z), h);
         var g = G(Vector512.Min(a, Vector512.Create(Saturate)) - Vector512.Create(Center));
         // h·x = ½(x·x) exactly: exp(−x²/2) as the scalar form has it.
-        var tail = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Saturate)), VectorExp.Exp(-(h * x)) * g, Vector512<float>.Zero);
+        // Where it is kept (a < Saturate), −x²/2 > −15.5: exp's clamps and special cases are not needed.
+        var tail = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(Saturate)), VectorExp.ExpNormal(-(h * x)) * g, Vector512<float>.Zero);
         var large = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), x * Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f), tail, Vector512<float>.One), h * tail);
         return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(Split)), large, small);
     }

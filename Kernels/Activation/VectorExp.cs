@@ -37,6 +37,20 @@ public static class VectorExp
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), y, x);
     }
 
+    /// <summary>
+    /// <see cref="Exp(Vector512{float})"/> without its clamps and special cases: the same value wherever the
+    /// result is a normal float (x in [−87.33, 88.72]), unspecified elsewhere. For callers that discard the
+    /// lanes out of that range (GELU's tail), eight of the ~20 operations saved.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ExpNormal(Vector512<float> x)
+    {
+        var k = Vector512.Round(x * Log2E);
+        var r = Vector512.FusedMultiplyAdd(-k, Vector512.Create(Ln2Hi), x);
+        r = Vector512.FusedMultiplyAdd(-k, Vector512.Create(Ln2Lo), r);
+        return Avx512F.Scale(Taylor(r), k);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
