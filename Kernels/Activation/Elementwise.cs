@@ -17,7 +17,7 @@ static class Elementwise
         int n = checked((int)x.Length);
         int chunks = (n + Chunk - 1) / Chunk;
         if (chunks <= 1) map(xa.AsSpan(xo, n), ya.AsSpan(yo, n));
-        else Parallel.For(0, chunks, c =>
+        else CpuCores.For(0, chunks, c =>
         {
             int start = c * Chunk, count = Math.Min(Chunk, n - start);
             map(xa.AsSpan(xo + start, count), ya.AsSpan(yo + start, count));

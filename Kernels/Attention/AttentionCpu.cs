@@ -122,7 +122,7 @@ static unsafe class AttentionCpu
 
     static void For(int count, bool parallel, Action<int> body)
     {
-        if (parallel && count > 1) Parallel.For(0, count, body);
+        if (parallel && count > 1) CpuCores.For(0, count, body);
         else for (int i = 0; i < count; i++) body(i);
     }
 

@@ -60,7 +60,7 @@ public static class Conv2d
 
     static void GatherPatches((float[] Array, int Offset) x, (float[] Array, int Offset) patches, Conv2dShape s)
     {
-        Parallel.For(0, s.B * s.Ho, row =>
+        CpuCores.For(0, s.B * s.Ho, row =>
         {
             int oy = row % s.Ho, b = row / s.Ho;
             for (int ox = 0; ox < s.Wo; ox++)
@@ -80,7 +80,7 @@ public static class Conv2d
     static void Im2Col((float[] Array, int Offset) x, int b, (float[] Array, int Offset) col, Conv2dShape s)
     {
         int n = s.Ho * s.Wo;
-        Parallel.For(0, s.K, row =>
+        CpuCores.For(0, s.K, row =>
         {
             int kx = row % s.Kw, ky = row / s.Kw % s.Kh, ci = row / (s.Kw * s.Kh);
             // Output columns whose input column lies inside [0, W).
@@ -106,7 +106,7 @@ public static class Conv2d
     static void AddChannelBias(ReadOnlySpan<float> bias, (float[] Array, int Offset) y, int planes, int n)
     {
         var b = bias.ToArray();
-        Parallel.For(0, planes, p =>
+        CpuCores.For(0, planes, p =>
         {
             var plane = y.Array.AsSpan(y.Offset + p * n, n);
             TensorPrimitives.Add(plane, b[p % b.Length], plane);

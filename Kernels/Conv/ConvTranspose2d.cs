@@ -39,7 +39,7 @@ public static class ConvTranspose2d
         var dst = y.HostArray;
         float[]? b = bias?.Span.ToArray();
         int wo = s.W * s.K;
-        Parallel.For(0, s.B * s.Cout * s.H, row =>
+        CpuCores.For(0, s.B * s.Cout * s.H, row =>
         {
             int iy = row % s.H, plane = row / s.H, co = plane % s.Cout, bi = plane / s.Cout;
             float add = b?[co] ?? 0f;

@@ -83,7 +83,7 @@ static unsafe class ImageToTokenAttentionCpu
                 };
                 // A work item is one tile of one prompt, or of every prompt when they share the queries.
                 int tiles = (s.HW + Tile - 1) / Tile, groups = s.Bq == 1 ? 1 : s.B;
-                Parallel.For(0, groups * tiles, item =>
+                CpuCores.For(0, groups * tiles, item =>
                 {
                     int group = item / tiles, j = item % tiles * Tile;
                     RunTile(plan, ops, s.Bq == 1 ? 0 : group, s.Bq == 1 ? s.B : group + 1, j, Math.Min(Tile, s.HW - j));

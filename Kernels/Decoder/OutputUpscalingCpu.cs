@@ -65,7 +65,7 @@ static unsafe partial class OutputUpscalingCpu
         {
             var p = new Problem(s, pk, pw1, pb1, pg, pbeta, normEps, pw2, pb2, ph, pm);
             int tilesPerImage = (s.H * s.W + Tile - 1) / Tile, tasks = s.B * tilesPerImage;
-            if (tasks > 1 && Environment.ProcessorCount > 1) Parallel.For(0, tasks, t => RunTile(p, t / tilesPerImage, t % tilesPerImage * Tile));
+            if (tasks > 1 && Environment.ProcessorCount > 1) CpuCores.For(0, tasks, t => RunTile(p, t / tilesPerImage, t % tilesPerImage * Tile));
             else for (int t = 0; t < tasks; t++) RunTile(p, t / tilesPerImage, t % tilesPerImage * Tile);
         }
     }

@@ -76,7 +76,7 @@ static unsafe class TokenToImageAttentionCpu
                             Math.Min(NR, s.R - p * NR));
                 // A work item is one chunk of one prompt, or of every prompt when they share the image.
                 int groups = s.Bk == 1 ? 1 : s.B;
-                Parallel.For(0, groups * plan.Chunks, item =>
+                CpuCores.For(0, groups * plan.Chunks, item =>
                 {
                     int group = item / plan.Chunks, chunk = item % plan.Chunks;
                     int b0 = s.Bk == 1 ? 0 : group, b1 = s.Bk == 1 ? s.B : group + 1;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using SamEngine.Engine;
 
 namespace SamEngine.Kernels;
 
@@ -97,7 +98,7 @@ static unsafe class GemmCpu
             bool parallel = mayFork && Environment.ProcessorCount > 1 && itemFlops * s.Batch >= ParallelFlops;
             // Many or small batch items (attention heads × windows): one item per core at a time.
             if (parallel && s.Batch > 1 && (s.Batch >= 2 * Environment.ProcessorCount || itemFlops < ParallelFlops))
-                Parallel.For(0, s.Batch, bi => Item(p, bi, parallel: false));
+                CpuCores.For(0, s.Batch, bi => Item(p, bi, parallel: false));
             else
                 for (int bi = 0; bi < s.Batch; bi++) Item(p, bi, parallel);
         }
@@ -182,7 +183,7 @@ static unsafe class GemmCpu
             int q0 = t % colTasks * panelsPerTask;
             Block(p, A, C, R, packedB, r0, r1 - r0, j0, width, q0, Math.Min(panelsPerTask, panels - q0), panels);
         }
-        if (parallel && tasks > 1) Parallel.For(0, tasks, Task);
+        if (parallel && tasks > 1) CpuCores.For(0, tasks, Task);
         else for (int t = 0; t < tasks; t++) Task(t);
     }
 
@@ -285,7 +286,7 @@ static unsafe class GemmCpu
             PackBPanel(dst + (long)k0 * panels * nr + (long)q * kc * nr, B, p.BRow, p.BCol, k0, kc, j0 + q * nr,
                 Math.Min(nr, width - q * nr), nr);
         }
-        if (parallel && (long)p.K * width > 1 << 16) Parallel.For(0, slabs * panels, Panel);
+        if (parallel && (long)p.K * width > 1 << 16) CpuCores.For(0, slabs * panels, Panel);
         else for (int t = 0; t < slabs * panels; t++) Panel(t);
     }
 

@@ -44,7 +44,7 @@ public static class Window
     static void PartitionCpu((float[] Array, int Offset) x, (float[] Array, int Offset) windows, WindowGrid g)
     {
         int rowLength = g.Win * g.C;
-        Parallel.For(0, g.B * g.NH * g.NW * g.Win, row =>
+        CpuCores.For(0, g.B * g.NH * g.NW * g.Win, row =>
         {
             int iy = row % g.Win, n = row / g.Win;
             int wx = n % g.NW, wy = n / g.NW % g.NH, b = n / (g.NW * g.NH);
@@ -58,7 +58,7 @@ public static class Window
 
     static void UnpartitionCpu((float[] Array, int Offset) windows, (float[] Array, int Offset) x, WindowGrid g)
     {
-        Parallel.For(0, g.B * g.H, row =>
+        CpuCores.For(0, g.B * g.H, row =>
         {
             int y = row % g.H, b = row / g.H;
             int wy = y / g.Win, iy = y % g.Win;

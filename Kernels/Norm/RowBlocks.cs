@@ -1,3 +1,5 @@
+using SamEngine.Engine;
+
 namespace SamEngine.Kernels;
 
 /// <summary>Native row loops: rows [start, end) per call, spread across cores once the work is large.</summary>
@@ -11,6 +13,6 @@ static class RowBlocks
         long work = rows * elementsPerRow;
         if (work < ParallelThreshold || rows == 1) { body(0, rows); return; }
         int blocks = Math.Min(rows, Math.Max(1, (int)Math.Min(4L * Environment.ProcessorCount, work / ParallelThreshold)));
-        Parallel.For(0, blocks, b => body((int)((long)rows * b / blocks), (int)((long)rows * (b + 1) / blocks)));
+        CpuCores.For(0, blocks, b => body((int)((long)rows * b / blocks), (int)((long)rows * (b + 1) / blocks)));
     }
 }

@@ -57,7 +57,7 @@ public static class RelativePosition
         (float[] Array, int Offset) relW, RelPosAdd g, int rows)
     {
         int n = g.KH * g.KW;
-        Parallel.For(0, rows, () => new float[g.KH + g.KW], (r, _, scratch) =>
+        CpuCores.For(0, rows, () => new float[g.KH + g.KW], (r, _, scratch) =>
         {
             int i = r / g.QW % g.QH, j = r % g.QW;
             var qRow = q.Array.AsSpan(q.Offset + r * g.C, g.C);

@@ -48,12 +48,12 @@ public static class Bilinear
         var down = LinearTaps.All(s.H, s.Ho);
         var needed = new bool[s.H];
         foreach (var t in down) needed[t.I0] = needed[t.I1] = true;
-        Parallel.For(0, s.Planes * s.H, r =>
+        CpuCores.For(0, s.Planes * s.H, r =>
         {
             if (!needed[r % s.H]) return;
             across.Across(x.Array.AsSpan(x.Offset + (r / s.H * s.PlaneH + r % s.H) * s.PlaneW, s.W), rows.Array.AsSpan(rows.Offset + r * s.Wo, s.Wo));
         });
-        Parallel.For(0, s.Planes * s.Ho, r =>
+        CpuCores.For(0, s.Planes * s.Ho, r =>
         {
             int plane = r / s.Ho;
             var t = down[r % s.Ho];

@@ -128,7 +128,7 @@ public sealed class AutomaticMaskGenerator
             using (Profiler.Launch(device, "amg_postprocess", PostprocessFlops(scored.Length, lh, ch, cw), 4.0 * scored.Length * lh * lw + (double)scored.Length * ch * cw))
             {
                 (float[] Array, int Offset) logits = device.Kind == DeviceKind.Cpu ? lowRes.HostArray : (lowRes.Download(), 0);
-                Parallel.For(0, scored.Length,
+                CpuCores.For(0, scored.Length,
                     () => workers.TryTake(out var w) ? w : new StreamedPostprocessing(predictor.ImageSize, predictor.InputSize, (ch, cw), (lh, lw)),
                     (j, _, post) =>
                     {

@@ -1,3 +1,5 @@
+using SamEngine.Engine;
+
 namespace SamEngine.Model;
 
 /// <summary>
@@ -47,7 +49,7 @@ public static class PillowResize
     static byte[] Horizontal(byte[] src, int width, int channels, int firstRow, int rows, int newWidth, Coefficients k)
     {
         var dst = new byte[(long)rows * newWidth * channels];
-        Parallel.For(0, rows, y =>
+        CpuCores.For(0, rows, y =>
         {
             int inRow = (firstRow + y) * width * channels, outRow = y * newWidth * channels;
             for (int x = 0; x < newWidth; x++)
@@ -70,7 +72,7 @@ public static class PillowResize
     {
         int stride = width * channels;
         var dst = new byte[(long)newHeight * stride];
-        Parallel.For(0, newHeight, y =>
+        CpuCores.For(0, newHeight, y =>
         {
             int start = k.Start[y] - rowOffset, count = k.Count[y], w0 = y * k.Size;
             for (int j = 0; j < stride; j++)

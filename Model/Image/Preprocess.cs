@@ -1,3 +1,5 @@
+using SamEngine.Engine;
+
 namespace SamEngine.Model;
 
 /// <summary>
@@ -20,7 +22,7 @@ public static class Preprocess
         var x = new float[3L * size * size];
         int h = resized.Height, w = resized.Width;
         var pixels = resized.Pixels;
-        Parallel.For(0, 3 * h, cy =>
+        CpuCores.For(0, 3 * h, cy =>
         {
             int c = cy / h, y = cy % h;
             double mean = PixelMean[c], std = PixelStd[c];
