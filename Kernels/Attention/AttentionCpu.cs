@@ -77,10 +77,11 @@ static unsafe class AttentionCpu
         // Keys in whole vectors per key row, so a query column's terms are exactly KwPad = Kw lanes of the diagonal table.
         if (rel != null && s.Kw % Chunk == 0 && IsDiagonal(rel.RelW.Span, s.Qw, s.Kw, s.D)) plan = plan with { RelWDiagonal = true };
         bool parallel = s.Flops > 4e6;
-        // With a few batch items per core, each work item is a whole batch item: its keys are
-        // packed into the thread's own buffer and used while still in cache. With fewer, the work
-        // items are (batch item, query block) and every batch item's keys are packed up front.
-        bool perBatch = !parallel || s.Batch >= 2 * Environment.ProcessorCount;
+        // With many batch items per core (the encoder's windows), each work item is a whole batch
+        // item: its keys are packed into the thread's own buffer and used while still in cache. With
+        // fewer, the work items are (batch item, query block) and every batch item's keys are packed
+        // up front: a global block's 12 heads as 12 items left one core waiting up to a head's time.
+        bool perBatch = !parallel || s.Batch >= 8 * Environment.ProcessorCount;
         bool packV = s.Dv % Chunk != 0;
         long packedKeys = perBatch ? 0 : s.Batch * plan.KtBatch, packedValues = perBatch || !packV ? 0 : (long)s.Batch * s.Nk * plan.DvPad;
         using var packed = Tensor.Empty(output.Device, checked((int)(packedKeys + packedValues + plan.RelHTable + plan.RelWTable)));
