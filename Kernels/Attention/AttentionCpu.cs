@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SamEngine.Engine;
 using static SamEngine.Kernels.AttentionTiles;
@@ -232,15 +230,9 @@ static unsafe class AttentionCpu
     // score tile, one for a batch item's packed keys.
     [ThreadStatic] static float[]? scratch, packing;
 
-    static float* Scratch(long floats) => Pinned(ref scratch, floats);
+    static float* Scratch(long floats) => PinnedScratch.Get(ref scratch, floats);
 
-    static float* Packing(long floats) => Pinned(ref packing, floats);
-
-    static float* Pinned(ref float[]? buffer, long floats)
-    {
-        if (buffer == null || buffer.Length < floats) buffer = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-    }
+    static float* Packing(long floats) => PinnedScratch.Get(ref packing, floats);
 
     static void Block(Operands ops, Plan plan, int b, int block, BatchKeys keys)
     {

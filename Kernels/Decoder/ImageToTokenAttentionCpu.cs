@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SamEngine.Engine;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -67,7 +66,7 @@ static unsafe class ImageToTokenAttentionCpu
         {
             fixed (float* pk = ka, pq = qa, pu = ua, pi = ia, py = ya, pkb = kba, ppe = pa, pob = oba, pg = ga, pb = ba, pstore = store)
             {
-                float* keys = Aligned(pstore), values = keys + s.B * plan.KeyFloats;
+                float* keys = PinnedScratch.Aligned(pstore), values = keys + s.B * plan.KeyFloats;
                 for (int b = 0; b < s.B; b++)
                 {
                     float* kRows = pk + ko + (long)b * s.R * s.Cq, uRows = pu + uo + (long)b * s.R * s.C;
@@ -135,9 +134,9 @@ static unsafe class ImageToTokenAttentionCpu
             // 3. Each head's softmax down its T rows, 16 (or 8) tokens a vector.
             HeadSoftmax(plan, scores, RoundUp(tj, 16), ops.KeyBias != null ? ops.KeyBias + b * s.R : null);
 
-            // 4. The tile's output = P · u, Tp tokens × Cp channels.
+            // 4. The tile's output = P · u, whole MR-token blocks × Cp channels.
             float* values = ops.Values + b * plan.ValueFloats;
-            for (int t = 0; t < plan.Tp; t += MR)
+            for (int t = 0; t < tj; t += MR)
                 for (int x = 0; x < plan.Cp; x += NR)
                     GemmMicroKernel.RunInto(s.R, scores + t, plan.LdS, values + (long)x * s.R, NR, sum + t * plan.Cp + x, null, plan.Cp, x, true, true, plain);
 
@@ -194,12 +193,5 @@ static unsafe class ImageToTokenAttentionCpu
     [ThreadStatic] static float[]? scratchStore;
 
     /// <summary>This thread's pinned scratch of at least n floats, 64-byte aligned.</summary>
-    static float* Scratch(long n)
-    {
-        if (scratchStore == null || scratchStore.Length < n + 16)
-            scratchStore = GC.AllocateUninitializedArray<float>(checked((int)(n + 16)), pinned: true);
-        return Aligned((float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(scratchStore)));
-    }
-
-    static float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+    static float* Scratch(long n) => PinnedScratch.Get(ref scratchStore, n);
 }

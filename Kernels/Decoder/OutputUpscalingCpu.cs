@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using SamEngine.Engine;
@@ -253,11 +252,5 @@ static unsafe partial class OutputUpscalingCpu
     }
 
     /// <summary>This thread's pinned scratch of at least n floats, 64-byte aligned.</summary>
-    static float* Scratch(int n)
-    {
-        if (scratchStore == null || scratchStore.Length < n + 16)
-            scratchStore = GC.AllocateUninitializedArray<float>(n + 16, pinned: true);
-        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(scratchStore));
-        return (float*)((start + 63) & ~(nint)63);
-    }
+    static float* Scratch(int n) => PinnedScratch.Get(ref scratchStore, n);
 }

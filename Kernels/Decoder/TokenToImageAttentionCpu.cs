@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SamEngine.Engine;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -68,7 +67,7 @@ static unsafe class TokenToImageAttentionCpu
         {
             fixed (float* pq = qa, pi = ia, pp = pa, py = ya, packedQ = queries, parts = partials)
             {
-                float* qBase = pq + qo, iBase = pi + io, peBase = pe != null ? pp + po : null, yBase = py + yo, qPacked = Aligned(packedQ), states = parts;
+                float* qBase = pq + qo, iBase = pi + io, peBase = pe != null ? pp + po : null, yBase = py + yo, qPacked = PinnedScratch.Aligned(packedQ), states = parts;
                 // Each prompt's queries are the B side of every tile's score product: packed once, NR rows a panel.
                 for (int b = 0; b < s.B; b++)
                     for (int p = 0; p < plan.Np / NR; p++)
@@ -253,12 +252,5 @@ static unsafe class TokenToImageAttentionCpu
     [ThreadStatic] static float[]? scratchStore;
 
     /// <summary>This thread's pinned scratch of at least n floats, 64-byte aligned.</summary>
-    static float* Scratch(long n)
-    {
-        if (scratchStore == null || scratchStore.Length < n + 16)
-            scratchStore = GC.AllocateUninitializedArray<float>(checked((int)(n + 16)), pinned: true);
-        return Aligned((float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(scratchStore)));
-    }
-
-    static float* Aligned(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+    static float* Scratch(long n) => PinnedScratch.Get(ref scratchStore, n);
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using SamEngine.Engine;
 
@@ -128,7 +127,7 @@ static unsafe class GemmCpu
         fixed (float* pb = b)
         {
             var p = new Problem(s, null, pb, null, null, null, 1f, Activation.None);
-            PackB(p, pb, 0, n, panels, Aligned(store), parallel: false);
+            PackB(p, pb, 0, n, panels, PinnedScratch.Aligned(store), parallel: false);
         }
         return new PackedB(k, n, transB, store);
     }
@@ -151,7 +150,7 @@ static unsafe class GemmCpu
             var p = new Problem(s, pa, null, pc, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, alpha, act);
             int panels = (b.N + NR - 1) / NR;
             bool parallel = mayFork && Environment.ProcessorCount > 1 && 2.0 * m * b.N * b.K >= ParallelFlops;
-            Sweep(p, pa, pc, p.R, Aligned(b.Store), 0, b.N, panels, parallel);
+            Sweep(p, pa, pc, p.R, PinnedScratch.Aligned(b.Store), 0, b.N, panels, parallel);
         }
     }
 
@@ -165,7 +164,7 @@ static unsafe class GemmCpu
         for (int j0 = 0; j0 < p.N; j0 += strip)
         {
             int width = Math.Min(strip, p.N - j0), panels = (width + nr - 1) / nr;
-            float* packedB = Buffer(ref bPackStore, (long)Math.Max(1, p.K) * panels * nr);
+            float* packedB = PinnedScratch.Get(ref bPackStore, (long)Math.Max(1, p.K) * panels * nr);
             PackB(p, B, j0, width, panels, packedB, parallel);
             Sweep(p, A, C, R, packedB, j0, width, panels, parallel);
         }
@@ -210,7 +209,7 @@ static unsafe class GemmCpu
         int q0, int count, int panels)
     {
         int nr = NR;
-        float* packedA = Buffer(ref aPackStore, (long)(MCMax + MR) * p.KC);
+        float* packedA = PinnedScratch.Get(ref aPackStore, (long)(MCMax + MR) * p.KC);
         float* tile = stackalloc float[MR * nr + 16];
         tile = (float*)(((nint)tile + 63) & ~(nint)63);
         var epilogue = new GemmMicroKernel.Epilogue(p.Alpha, p.Bias, p.Act);
@@ -386,19 +385,4 @@ static unsafe class GemmCpu
     /// past w: a fused op's B operand packed for <see cref="GemmMicroKernel"/> at ldb = NR.
     /// </summary>
     internal static void PackColumns(float* dst, float* b, int ldb, int k, int j0, int w) => PackBPanel(dst, b, ldb, 1, 0, k, j0, w, NR);
-
-    /// <summary>A per-thread pinned scratch buffer of at least n floats, 64-byte aligned for the vector loads.</summary>
-    static float* Buffer(ref float[]? store, long n)
-    {
-        if (store == null || store.Length < n + 16)
-            store = GC.AllocateUninitializedArray<float>(checked((int)(n + 16)), pinned: true);
-        return Aligned(store);
-    }
-
-    /// <summary>The first 64-byte boundary in a pinned array.</summary>
-    static float* Aligned(float[] pinned)
-    {
-        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
-        return (float*)((start + 63) & ~(nint)63);
-    }
 }

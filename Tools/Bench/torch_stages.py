@@ -14,6 +14,12 @@ runs on a shared machine comparable), the peak resident memory during the encode
 resident size with the weights loaded, and the load average. Needs Debian's python3-torch and
 libopenblas0-pthread, and the official code (default: ../shared/reference/segment-anything from
 the repository root).
+
+Where first-touch page faults are slow (a VM), glibc's malloc makes PyTorch re-fault every large
+tensor it allocates: the Zen 5 VM of docs/perf.md ran the encoder in 40 s so, and in 6 s with
+jemalloc keeping its pages (apt-get install libjemalloc2; LD_PRELOAD=/usr/lib/x86_64-linux-gnu/
+libjemalloc.so.2 MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1) and OpenBLAS's AVX-512 kernels
+(OPENBLAS_CORETYPE=SkylakeX). Compare against both.
 """
 import argparse, json, os, statistics, sys, time
 
