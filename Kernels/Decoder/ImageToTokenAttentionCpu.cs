@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using SamEngine.Engine;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -154,39 +153,17 @@ static unsafe class ImageToTokenAttentionCpu
     static void HeadSoftmax(Plan plan, float* scores, int n, float* bias)
     {
         int t = plan.S.T, ld = plan.LdS;
+        float* max = stackalloc float[n], sum = stackalloc float[n];
         for (int h = 0; h < plan.Heads; h++)
         {
             float* head = scores + h * t * ld;
             if (bias != null)
                 for (int i = 0; i < t; i++) TensorPrimitives.Add(new ReadOnlySpan<float>(head + i * ld, n), bias[h * t + i], new Span<float>(head + i * ld, n));
-            if (Vector512.IsHardwareAccelerated)
-                for (int x = 0; x < n; x += 16)
-                {
-                    var max = Vector512.Load(head + x);
-                    for (int i = 1; i < t; i++) max = Vector512.Max(max, Vector512.Load(head + i * ld + x));
-                    var sum = Vector512<float>.Zero;
-                    for (int i = 0; i < t; i++)
-                    {
-                        var e = VectorExp.Exp(Vector512.Load(head + i * ld + x) - max);
-                        sum += e;
-                        e.Store(head + i * ld + x);
-                    }
-                    for (int i = 0; i < t; i++) (Vector512.Load(head + i * ld + x) / sum).Store(head + i * ld + x);
-                }
-            else
-                for (int x = 0; x < n; x += 8)
-                {
-                    var max = Vector256.Load(head + x);
-                    for (int i = 1; i < t; i++) max = Vector256.Max(max, Vector256.Load(head + i * ld + x));
-                    var sum = Vector256<float>.Zero;
-                    for (int i = 0; i < t; i++)
-                    {
-                        var e = VectorExp.Exp(Vector256.Load(head + i * ld + x) - max);
-                        sum += e;
-                        e.Store(head + i * ld + x);
-                    }
-                    for (int i = 0; i < t; i++) (Vector256.Load(head + i * ld + x) / sum).Store(head + i * ld + x);
-                }
+            new Span<float>(head, n).CopyTo(new Span<float>(max, n));
+            for (int i = 1; i < t; i++) SoftmaxLanes.Max(head + i * ld, max, n);
+            new Span<float>(sum, n).Clear();
+            for (int i = 0; i < t; i++) SoftmaxLanes.ExpAdd(head + i * ld, max, sum, n);
+            for (int i = 0; i < t; i++) SoftmaxLanes.Divide(head + i * ld, sum, n);
         }
     }
 

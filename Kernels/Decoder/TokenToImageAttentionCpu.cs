@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using SamEngine.Engine;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -58,7 +57,7 @@ static unsafe class TokenToImageAttentionCpu
         var plan = Plan.Of(s);
         var (qa, qo) = q.HostArray;
         var (ia, io) = image.HostArray;
-        var (pa, po) = pe != null ? pe.HostArray : (qa, 0);
+        var (pa, po) = pe != null ? pe.HostArray : (null, 0);
         var (ya, yo) = y.HostArray;
         long queryFloats = (long)plan.Np * s.C;
         var queries = ArrayPool<float>.Shared.Rent(checked((int)(s.B * queryFloats + 16)));
@@ -67,7 +66,7 @@ static unsafe class TokenToImageAttentionCpu
         {
             fixed (float* pq = qa, pi = ia, pp = pa, py = ya, packedQ = queries, parts = partials)
             {
-                float* qBase = pq + qo, iBase = pi + io, peBase = pe != null ? pp + po : null, yBase = py + yo, qPacked = PinnedScratch.Aligned(packedQ), states = parts;
+                float* qBase = pq + qo, iBase = pi + io, peBase = pa != null ? pp + po : null, yBase = py + yo, qPacked = PinnedScratch.Aligned(packedQ), states = parts;
                 // Each prompt's queries are the B side of every tile's score product: packed once, NR rows a panel.
                 for (int b = 0; b < s.B; b++)
                     for (int p = 0; p < plan.Np / NR; p++)
@@ -154,7 +153,7 @@ static unsafe class TokenToImageAttentionCpu
         int np = plan.Np, c = plan.S.C;
         float* tileMax = stackalloc float[np];
         new Span<float>(tileMax, np).Fill(float.NegativeInfinity);
-        for (int t = 0; t < tj; t++) Lanes.Max(scores + t * np, tileMax, np);
+        for (int t = 0; t < tj; t++) SoftmaxLanes.Max(scores + t * np, tileMax, np);
         if (first)
         {
             new Span<float>(tileMax, np).CopyTo(new Span<float>(part.Max, np));
@@ -172,7 +171,7 @@ static unsafe class TokenToImageAttentionCpu
                 }
                 part.Max[i] = tileMax[i];
             }
-        for (int t = 0; t < tj; t++) Lanes.ExpAdd(scores + t * np, part.Max, part.Sum, np);
+        for (int t = 0; t < tj; t++) SoftmaxLanes.ExpAdd(scores + t * np, part.Max, part.Sum, np);
     }
 
     /// <summary>The last, partial column panel of Acc += Sᵀ · image (C not a multiple of NR): its columns packed, through a scratch tile.</summary>
@@ -185,7 +184,7 @@ static unsafe class TokenToImageAttentionCpu
             row[w..].Clear();
         }
         float* tile = panel + tj * NR;
-        tile = (float*)(((nint)tile + 63) & ~(nint)63);
+        tile = PinnedScratch.Aligned(tile);
         GemmMicroKernel.RunInto(tj, a, lda, panel, NR, tile, null, NR, 0, true, false, plain);
         GemmMicroKernel.Store(tile, acc, null, ldv, MR, w, 0, first, true, plain);
     }
@@ -214,40 +213,6 @@ static unsafe class TokenToImageAttentionCpu
     }
 
     static Partial Chunk(Plan plan, float* parts, int b, int chunk) => new(parts + ((long)b * plan.Chunks + chunk) * plan.PartialFloats, plan);
-
-    /// <summary>Lane-wise rows of a multiple of 16 (AVX-512) or 8 floats.</summary>
-    static class Lanes
-    {
-        /// <summary>max[0..n) = max(max, row).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Max(float* row, float* max, int n)
-        {
-            if (Vector512.IsHardwareAccelerated)
-                for (int x = 0; x < n; x += 16) Vector512.Max(Vector512.Load(max + x), Vector512.Load(row + x)).Store(max + x);
-            else
-                for (int x = 0; x < n; x += 8) Vector256.Max(Vector256.Load(max + x), Vector256.Load(row + x)).Store(max + x);
-        }
-
-        /// <summary>row = exp(row − max) in place; sum += row.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void ExpAdd(float* row, float* max, float* sum, int n)
-        {
-            if (Vector512.IsHardwareAccelerated)
-                for (int x = 0; x < n; x += 16)
-                {
-                    var p = VectorExp.Exp(Vector512.Load(row + x) - Vector512.Load(max + x));
-                    p.Store(row + x);
-                    (Vector512.Load(sum + x) + p).Store(sum + x);
-                }
-            else
-                for (int x = 0; x < n; x += 8)
-                {
-                    var p = VectorExp.Exp(Vector256.Load(row + x) - Vector256.Load(max + x));
-                    p.Store(row + x);
-                    (Vector256.Load(sum + x) + p).Store(sum + x);
-                }
-        }
-    }
 
     [ThreadStatic] static float[]? scratchStore;
 

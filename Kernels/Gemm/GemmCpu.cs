@@ -211,7 +211,7 @@ static unsafe class GemmCpu
         int nr = NR;
         float* packedA = PinnedScratch.Get(ref aPackStore, (long)(MCMax + MR) * p.KC);
         float* tile = stackalloc float[MR * nr + 16];
-        tile = (float*)(((nint)tile + 63) & ~(nint)63);
+        tile = PinnedScratch.Aligned(tile);
         var epilogue = new GemmMicroKernel.Epilogue(p.Alpha, p.Bias, p.Act);
         if (p.K == 0)
         {
