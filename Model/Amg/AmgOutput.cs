@@ -1,5 +1,6 @@
 using System.Text;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Model;
 

@@ -1,3 +1,5 @@
+using SamEngine.FileFormats;
+
 namespace SamEngine.Model;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Model;
 

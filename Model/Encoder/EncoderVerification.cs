@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Model;
 

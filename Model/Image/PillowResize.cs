@@ -1,4 +1,5 @@
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Model;
 

@@ -1,5 +1,6 @@
 using SamEngine.Engine;
 using StbImageWriteSharp;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Model;
 

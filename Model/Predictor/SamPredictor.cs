@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Kernels;
 using SamEngine.Weights;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Model;
 using SamEngine.Weights;
 using Spectre.Console;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Model;
 using SamEngine.Tools.Bench;
 

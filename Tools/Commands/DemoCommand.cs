@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Model;
 using SamEngine.Weights;
 using Spectre.Console;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Model;
 using SamEngine.Weights;
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using SamEngine.Engine;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// NumPy's .npy format: the magic "\x93NUMPY", a version (1.0: 16-bit header length; 2.0: 32-bit;

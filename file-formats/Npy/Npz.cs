@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using SamEngine.Engine;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// NumPy's .npz: a zip archive of .npy members (np.savez stores them, np.savez_compressed

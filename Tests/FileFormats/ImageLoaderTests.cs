@@ -1,9 +1,8 @@
 using SamEngine.Engine;
-using SamEngine.Model;
 using StbImageWriteSharp;
 using Xunit.Abstractions;
 
-namespace SamEngine.Tests.Model;
+namespace SamEngine.Tests.FileFormats;
 
 public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
 {

@@ -1,7 +1,7 @@
 using SamEngine.Engine;
 using StbImageSharp;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// Decodes JPEG, PNG, BMP, GIF (first frame) and TGA files to 8-bit RGB with StbImageSharp.

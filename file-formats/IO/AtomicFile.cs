@@ -1,6 +1,6 @@
 using SamEngine.Engine;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// Writes a file as a whole or not at all: the content goes to a temporary file in the same

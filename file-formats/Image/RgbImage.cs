@@ -1,4 +1,4 @@
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>An 8-bit RGB image, H×W×3 in row-major order (the layout of the official code's numpy images).</summary>
 public sealed class RgbImage

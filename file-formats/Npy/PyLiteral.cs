@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// The subset of Python literal syntax a .npy header uses: a dict of string keys whose values

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// What stb does not tell: the size a PNG or JPEG header claims (stb's header reader gives up on

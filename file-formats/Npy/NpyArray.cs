@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>
 /// An n-dimensional array as a .npy file holds it: a shape and its elements in C (row-major)

@@ -1,8 +1,7 @@
 using System.Text;
 using SamEngine.Engine;
-using SamEngine.Model;
 
-namespace SamEngine.Tests.Model;
+namespace SamEngine.Tests.FileFormats;
 
 public class NpyTests : IDisposable
 {

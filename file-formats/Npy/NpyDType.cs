@@ -1,4 +1,4 @@
-namespace SamEngine.Model;
+namespace SamEngine.FileFormats;
 
 /// <summary>The element types a .npy file may hold here (NumPy's descr strings in <see cref="NpyDTypes"/>).</summary>
 public enum NpyDType { UInt8, Bool, Int8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64 }
