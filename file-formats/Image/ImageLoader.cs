@@ -4,12 +4,11 @@ using StbImageSharp;
 namespace SamEngine.FileFormats;
 
 /// <summary>
-/// Decodes JPEG, PNG, BMP, GIF (first frame) and TGA files to 8-bit RGB with StbImageSharp.
-/// Grey is replicated to R=G=B and alpha is dropped without compositing, which is what the
-/// official pipeline's PIL <c>Image.open(path).convert("RGB")</c> does. Differences from PIL that
-/// remain: JPEG pixels differ by a few levels (stb's IDCT and upsampling are not libjpeg's),
-/// 16-bit PNGs are reduced by taking the high byte (PIL clips 16-bit grey at 255), and EXIF
-/// orientation is ignored, as PIL ignores it without ImageOps.exif_transpose.
+/// Reads an image file to 8-bit RGB exactly as the official pipeline does: cv2.imread(path) then
+/// BGR→RGB. JPEG goes through our own decoder (libjpeg-turbo's arithmetic, EXIF orientation and
+/// CMYK as OpenCV converts it); PNG, BMP, GIF (first frame) and TGA through StbImageSharp, whose
+/// output for PNG and BMP equals cv2's: grey replicated, alpha dropped without compositing,
+/// 16-bit samples reduced to their high byte. Every failure is a one-line <see cref="SamException"/>.
 /// </summary>
 public static class ImageLoader
 {
@@ -35,7 +34,16 @@ public static class ImageLoader
     public static RgbImage Decode(byte[] bytes, string name)
     {
         if (bytes.Length == 0) throw new SamException($"image {name}: file is empty");
+        if (bytes is [0xFF, 0xD8, ..])
+        {
+            try { return JpegDecoder.Decode(bytes, MaxPixels); }
+            catch (JpegException e) { throw new SamException($"image {name}: {e.Message}", e); }
+        }
+        return DecodeWithStb(bytes, name);
+    }
 
+    static RgbImage DecodeWithStb(byte[] bytes, string name)
+    {
         // Read the header first, so that a file claiming a huge size is refused before anything is allocated for it.
         StbImage.stbi__g_failure_reason = null;
         ImageInfo? info;
@@ -46,13 +54,10 @@ public static class ImageLoader
         }
         if (info is not { } header)
         {
-            if (ImageHeader.ClaimedSize(bytes) is var (w, h)) CheckSize(name, w, h);
+            if (ImageHeader.PngClaimedSize(bytes) is var (w, h)) CheckSize(name, w, h);
             throw new SamException($"image {name}: not a supported image (JPEG, PNG, BMP, GIF, TGA) or a corrupt header{Reason()}");
         }
         CheckSize(name, header.Width, header.Height);
-
-        if (ImageHeader.IsJpeg(bytes) && !ImageHeader.JpegIsComplete(bytes))
-            throw new SamException($"image {name}: corrupt image (truncated JPEG: the data ends before the end-of-image marker)");
 
         ImageResult result;
         try { result = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
@@ -70,8 +75,10 @@ public static class ImageLoader
         if (width <= 0 || height <= 0)
             throw new SamException($"image {name}: image has no pixels ({width}×{height})");
         if ((long)width * height > MaxPixels)
-            throw new SamException($"image {name}: {width}×{height} pixels exceeds the limit of {MaxPixels} pixels (16384×16384)");
+            throw new SamException($"image {name}: {TooLarge(width, height)}");
     }
+
+    internal static string TooLarge(int width, int height) => $"{width}×{height} pixels exceeds the limit of {MaxPixels} pixels (16384×16384)";
 
     /// <summary>stb's failure reason, when it is a readable word (on some corrupt inputs it is not).</summary>
     static string Reason(string? reason = null)
