@@ -10,7 +10,8 @@ namespace SamEngine.Model;
 /// uint8 resize) must match bit for bit; the others must stay within twice the relative L2
 /// error that PyTorch's own float32 run shows on the same stage.
 /// </summary>
-public sealed record StageCheck(string Image, string Stage, double MaxAbs, double RelL2, double? TorchRelL2, bool Exact = false)
+/// <param name="Detail">What an exact stage found, e.g. the first differing pixel of a decode.</param>
+public sealed record StageCheck(string Image, string Stage, double MaxAbs, double RelL2, double? TorchRelL2, bool Exact = false, string? Detail = null)
 {
     public const double Bound = 2.0;
 
@@ -37,7 +38,7 @@ public sealed record StageCheck(string Image, string Stage, double MaxAbs, doubl
 /// <summary>
 /// `sam verify`'s work: runs each fixture image through our preprocessing and encoder and
 /// compares every stage the fixture has a float64 reference for. Starts from the decoded
-/// image_rgb.npy, so differences between JPEG decoders are kept out of the comparison.
+/// image_rgb.npy, or from an image file, whose decoding is then the first stage checked.
 /// </summary>
 public static class EncoderVerification
 {
@@ -50,16 +51,47 @@ public static class EncoderVerification
         var meta = ReadJson(Path.Combine(fixtures, "meta.json"));
         var errors = ReadJson(Path.Combine(fixtures, "errors.json"));
         foreach (var image in meta.AsObject().Select(kv => kv.Key).Where(i => images == null || images.Contains(i)))
-            foreach (var check in RunImage(encoder, Path.Combine(fixtures, image), image, errors[image], encoded))
+        {
+            var dir = Path.Combine(fixtures, image);
+            var rgb = RgbImage.FromNpy(Npy.Read(Path.Combine(dir, "image_rgb.npy")));
+            foreach (var check in RunImage(encoder, dir, image, errors[image], rgb, encoded))
                 yield return check;
+        }
     }
 
-    static IEnumerable<StageCheck> RunImage(SamImageEncoder encoder, string dir, string image, JsonNode? errors, Action<string, TimeSpan>? encoded)
+    /// <summary>The fixture folder of an image file: named after the file, e.g. truck/ for truck.jpg.</summary>
+    public static string FolderOf(string fixtures, string imagePath) => Path.Combine(fixtures, Path.GetFileNameWithoutExtension(imagePath));
+
+    /// <summary>
+    /// The whole pipeline from an image file: its decoding against reference pixels (default: the
+    /// fixture folder's image_rgb.npy), byte for byte, then every stage.
+    /// </summary>
+    public static IEnumerable<StageCheck> RunFromFile(SamImageEncoder encoder, string fixtures, string imagePath, string? pixels = null,
+        Action<string, TimeSpan>? encoded = null)
+    {
+        var image = Path.GetFileNameWithoutExtension(imagePath);
+        var dir = FolderOf(fixtures, imagePath);
+        var errors = ReadJson(Path.Combine(fixtures, "errors.json"));
+        var rgb = ImageLoader.Load(imagePath);
+        yield return Decode(image, rgb, Npy.Read(pixels ?? Path.Combine(dir, "image_rgb.npy")));
+        foreach (var check in RunImage(encoder, dir, image, errors[image], rgb, encoded))
+            yield return check;
+    }
+
+    /// <summary>Decoded pixels against a reference decoding: an exact stage whose detail names the first differing pixel.</summary>
+    public static StageCheck Decode(string image, RgbImage ours, NpyArray reference)
+    {
+        var comparison = PixelComparison.Compare(ours, reference);
+        double max = comparison.ShapeMismatch != null ? double.PositiveInfinity : comparison.MaxDifference;
+        return new StageCheck(image, "decode", max, max == 0 ? 0 : double.NaN, null, Exact: true, Detail: comparison.ToString());
+    }
+
+    static IEnumerable<StageCheck> RunImage(SamImageEncoder encoder, string dir, string image, JsonNode? errors, RgbImage rgb,
+        Action<string, TimeSpan>? encoded)
     {
         double? Torch(string stage) => (double?)errors?[stage]?["rel_l2"];
         var cfg = encoder.Config;
 
-        var rgb = RgbImage.FromNpy(Npy.Read(Path.Combine(dir, "image_rgb.npy")));
         var resized = new ResizeLongestSide(cfg.ImgSize).ApplyImage(rgb);
         yield return CompareResize(image, resized, Npy.Read(Path.Combine(dir, "resized.npy")));
 

@@ -123,7 +123,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("unknown architecture 'vit_x'", "bench", "--arch", "vit_x")]
     [InlineData("exactly one of --arch and --model", "bench")]
     [InlineData("--repeat 0", "bench", "--arch", "mini", "--repeat", "0")]
-    [InlineData("unknown stage 'decode'", "bench", "--arch", "mini", "--stages", "decoder,decode")]
+    [InlineData("unknown stage 'decodr'", "bench", "--arch", "mini", "--stages", "decoder,decodr")]
     [InlineData("does not exist", "profile", "--arch", "mini", "--trace", "/nonexistent-folder/t.json")]
     public void BadRequestsFailWithOneLine(string message, params string[] args)
     {

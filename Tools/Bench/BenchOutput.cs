@@ -19,13 +19,17 @@ public static class BenchOutput
                 (r.NominalPeakGflops != null ? $" (at the clock /proc/cpuinfo reports × 32 flop/cycle: {r.NominalPeakGflops:0})" : ""));
         if (r.LoadBefore > r.Threads || r.LoadAfter > r.Threads)
             Console.WriteLine("the machine is busy: wall times include waiting for a core; GFLOP/cpu-s is what the cores did while they ran this");
-        Console.WriteLine($"weights on the device: {r.WeightsBytes / MB:0} MB");
+        if (r.WeightsBytes > 0) Console.WriteLine($"weights on the device: {r.WeightsBytes / MB:0} MB");
 
         var stages = new Table().AddColumns("stage", "median ms", "best ms", "runs", "GFLOP/run", "GFLOP/s", "% of peak", "GFLOP/cpu-s", "% of core peak");
         foreach (var s in r.Stages.Where(s => s.Ran))
         {
+        {
+            bool flops = s.FlopsPerRun > 0;
             stages.AddRow(Markup.Escape(s.Label), Ms(s.MedianMs!.Value), Ms(s.BestMs!.Value), s.RunsMs.Count.ToString(),
-                Num(s.FlopsPerRun / 1e9), Num(s.Gflops), Percent(s.Gflops, r.PeakGflops), Num(s.GflopsPerCpuSecond), Percent(s.GflopsPerCpuSecond, r.CorePeakGflops));
+                flops ? Num(s.FlopsPerRun / 1e9) : "-", flops ? Num(s.Gflops) : "-", flops ? Percent(s.Gflops, r.PeakGflops) : "-",
+                flops ? Num(s.GflopsPerCpuSecond) : "-", flops ? Percent(s.GflopsPerCpuSecond, r.CorePeakGflops) : "-");
+        }
         }
         AnsiConsole.Write(stages);
 
@@ -35,7 +39,7 @@ public static class BenchOutput
             $"resident peak {(r.EncoderRssPeakBytes is long rss ? $"+{rss / MB:0} MB" : "unknown")}; " +
             $"process resident peak {(r.ProcessPeakRssBytes is long p ? $"{p / MB:0} MB" : "unknown")}");
 
-        foreach (var s in r.Stages.Where(s => s.Ran))
+        foreach (var s in r.Stages.Where(s => s.Ran && s.Launches.Count > 0))
         {
             var kernels = s.KernelsPerRun();
             var shown = allKernels ? kernels : kernels.Take(s.Name == "encoder" ? 8 : 5).ToList();

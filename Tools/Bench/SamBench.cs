@@ -11,6 +11,9 @@ public sealed record BenchOptions(string? Arch, string? Model, string? Device, i
 {
     /// <summary>The stages to time (a subset of <see cref="SamBench.StageNames"/>); null for all.</summary>
     public IReadOnlyList<string>? Stages { get; init; }
+
+    /// <summary>The file the decode stage reads (default: the image fixtures' large_photo.jpg, where present).</summary>
+    public string? Image { get; init; }
 }
 
 /// <summary>Everything one `sam bench` run measured.</summary>
@@ -44,25 +47,44 @@ public sealed record BenchReport
 /// prompt encoder + mask decoder (low-resolution masks, as the reference's predict_torch
 /// returns them before upscaling) for one point with multimask output and for a batch of 64
 /// single-point prompts; the automatic mask generator with 32×32 points, with the default filters
-/// and with the IoU and stability filters off (every candidate postprocessed). Each stage runs once
+/// and with the IoU and stability filters off (every candidate postprocessed); and the image
+/// decoder on a photo-sized JPEG, beside Pillow (libjpeg-turbo) in the same run. Each stage runs once
 /// to warm up (JIT, buffer pool, kernel compilation), then <see cref="BenchOptions.Repeat"/>
 /// timed runs under the profiler.
 /// </summary>
 public static class SamBench
 {
     public const int BatchPrompts = 64, AmgPointsPerSide = 32;
-    public static readonly string[] StageNames = ["encoder", "decoder", "decoder_batch64", "amg", "amg_postprocess"];
+    public static readonly string[] StageNames = ["encoder", "decoder", "decoder_batch64", "amg", "amg_postprocess", "decode"];
 
     public static BenchReport Run(BenchOptions o, Action<string> progress)
     {
         if (o.Repeat < 1) throw new SamException($"--repeat {o.Repeat}: need at least one timed run");
-        if ((o.Arch == null) == (o.Model == null)) throw new SamException("bench: give exactly one of --arch and --model");
         var unknown = o.Stages?.FirstOrDefault(s => !StageNames.Contains(s));
         if (unknown != null) throw new SamException($"--stages: unknown stage '{unknown}' (stages: {string.Join(", ", StageNames)})");
         bool Runs(string stage) => o.Stages == null || o.Stages.Contains(stage);
+        bool modelStages = StageNames.Where(s => s != "decode").Any(Runs);
+        if (modelStages && (o.Arch == null) == (o.Model == null)) throw new SamException("bench: give exactly one of --arch and --model");
+        if (o.Image != null && !File.Exists(o.Image)) throw new SamException($"--image {o.Image}: file not found");
         var arch = o.Arch != null ? SamArchitecture.Parse(o.Arch) : null;
         var device = Devices.Open(o.Device);
         double? loadBefore = ProcessMemory.LoadAverage();
+
+        if (Runs("decode")) progress("image decoding, and Pillow's");
+        var decode = DecodeBench.Run(o.Image, Runs("decode") ? o.Repeat : 0);
+        if (!modelStages)
+            return new BenchReport
+            {
+                Arch = "-",
+                Device = device,
+                Threads = Environment.ProcessorCount,
+                WeightsBytes = 0,
+                Stages = [.. StageNames.Where(s => s != "decode").Select(s => NotRun(s)), decode],
+                ProcessPeakRssBytes = ProcessMemory.PeakRss(),
+                LoadBefore = loadBefore,
+                LoadAfter = ProcessMemory.LoadAverage(),
+                Trace = [],
+            };
 
         bool cpuHost = device.Kind is DeviceKind.Cpu or DeviceKind.IlgpuCpu;
         double? peak = null;
@@ -123,7 +145,7 @@ public static class SamBench
             Device = device,
             Threads = Environment.ProcessorCount,
             WeightsBytes = weightsBytes,
-            Stages = [encoderStage, decoder, decoderBatch, amg, amgPost],
+            Stages = [encoderStage, decoder, decoderBatch, amg, amgPost, decode],
             PeakGflops = peak,
             NominalPeakGflops = cpuHost ? FmaPeak.NominalGflops() : null,
             EncoderPoolPeakBytes = encoderPoolPeak,
@@ -145,7 +167,7 @@ public static class SamBench
     /// </summary>
     static StageResult AmgStage(string name, string label, AmgOptions options, SamPredictor predictor, int repeat, Device device, Stopwatch clock, List<LaunchRecord> trace)
     {
-        if (repeat == 0) return new StageResult(name, label + " (not run)", [], 0, []);
+        if (repeat == 0) return NotRun(name, label);
         var image = RandomRgb(predictor.ImageSize);
         var generator = new AutomaticMaskGenerator(predictor, options);
         AmgResult? last = null;
@@ -176,7 +198,7 @@ public static class SamBench
     /// <summary>One warm-up run, then the timed runs, profiled; launches go into the trace on the bench's clock. No runs: the stage is skipped.</summary>
     static StageResult Time(string name, string label, int runs, Device device, Stopwatch clock, List<LaunchRecord> trace, Action once)
     {
-        if (runs == 0) return new StageResult(name, label + " (not run)", [], 0, []);
+        if (runs == 0) return NotRun(name, label);
         once();
         device.Synchronize();
         var process = Process.GetCurrentProcess();
@@ -211,6 +233,8 @@ public static class SamBench
             Profiler.Reset();
         }
     }
+
+    public static StageResult NotRun(string name, string? label = null) => new(name, (label ?? name) + " (not run)", [], 0, []);
 
     /// <summary>Seeded values spanning ±2, as normalised pixels (and embeddings) do.</summary>
     static float[] RandomValues(int count)

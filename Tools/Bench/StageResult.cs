@@ -31,7 +31,7 @@ public sealed record StageResult(string Name, string Label, IReadOnlyList<double
         return ProfileReport.ByKernel(Launches).Select(k => k with { Calls = k.Calls / runs, TotalMs = k.TotalMs / runs }).ToList();
     }
 
-    static double Median(IReadOnlyList<double> values)
+    public static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.OrderBy(v => v).ToArray();
         int mid = sorted.Length / 2;

@@ -15,7 +15,7 @@ namespace SamEngine.Tools.Commands;
 public static class BenchCommand
 {
     public static Command Create() => Build("bench",
-        "Time the encoder, the prompt decoder (1 and 64 prompts) and AMG (default filters, and filters off), with the top kernels.", repeatDefault: 3, profileDefault: false, traceDefault: null);
+        "Time the encoder, the prompt decoder (1 and 64 prompts), AMG (default filters, and filters off) and image decoding beside Pillow, with the top kernels.", repeatDefault: 3, profileDefault: false, traceDefault: null);
 
     /// <summary>The options and action shared with `sam profile`, which only changes the defaults.</summary>
     internal static Command Build(string name, string description, int repeatDefault, bool profileDefault, string? traceDefault)
@@ -28,9 +28,10 @@ public static class BenchCommand
         var profile = new Option<bool>("--profile") { Description = "Every kernel of every stage, and the time per model stage." };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace (chrome://tracing, Perfetto) of every timed launch to this file." + (traceDefault != null ? $" Default {traceDefault}." : "") };
         var stages = new Option<string?>("--stages") { Description = $"Comma-separated stages to time: {string.Join(", ", SamBench.StageNames)} (default all; the decoders use a random embedding without the encoder)." };
-        var cmd = new Command(name, description) { arch, model, device, repeat, stages, json, profile, trace };
+        var image = new Option<string?>("--image") { Description = "The file the decode stage reads, timed beside Pillow (default: the image fixtures' large_photo.jpg)." };
+        var cmd = new Command(name, description) { arch, model, device, repeat, stages, image, json, profile, trace };
         cmd.SetAction(p => Cli.Guard(() => Run(new BenchOptions(p.GetValue(arch), p.GetValue(model), p.GetValue(device), p.GetValue(repeat))
-            { Stages = p.GetValue(stages)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+            { Stages = p.GetValue(stages)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Image = p.GetValue(image) },
             p.GetValue(json), profileDefault || p.GetValue(profile), p.GetValue(trace) ?? traceDefault)));
         return cmd;
     }

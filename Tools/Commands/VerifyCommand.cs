@@ -1,50 +1,79 @@
 using System.CommandLine;
 using System.Globalization;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Model;
 using Spectre.Console;
 
 namespace SamEngine.Tools.Commands;
 
 /// <summary>
-/// `sam verify --model M --fixtures DIR`: preprocessing, patch embedding, every encoder block
-/// and the embedding of each fixture image against the float64 reference, each held to twice
-/// PyTorch float32's own error on that stage. What a kernel researcher runs after touching a kernel.
+/// `sam verify --model M --fixtures DIR [--image FILE]`: preprocessing, patch embedding, every
+/// encoder block and the embedding of each fixture image against the float64 reference, each held
+/// to twice PyTorch float32's own error on that stage. With --image the pipeline starts from the
+/// file, and its decoding must equal the fixture's pixels byte for byte. `sam verify --image FILE
+/// --pixels REF.npy` checks the decoding alone against a reference decoder's pixels.
 /// </summary>
 public static class VerifyCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint the fixtures were made with (.pth or .safetensors).", Required = true };
-        var fixtures = new Option<string>("--fixtures") { Description = "Fixture folder (meta.json, errors.json, <image>/...), e.g. ../shared/fixtures/sam-mini.", Required = true };
+        var model = new Option<string?>("--model") { Description = "Checkpoint the fixtures were made with (.pth or .safetensors)." };
+        var fixtures = new Option<string?>("--fixtures") { Description = "Fixture folder (meta.json, errors.json, <image>/...), e.g. ../shared/fixtures/sam-mini." };
+        var image = new Option<string?>("--image") { Description = "Start from this image file (its fixture folder is named after it, e.g. truck/ for truck.jpg)." };
+        var pixels = new Option<string?>("--pixels") { Description = "The image's reference pixels (uint8 H×W×3 RGB .npy, e.g. cv2.imread's); default: the fixture folder's image_rgb.npy." };
         var device = Cli.DeviceOption();
-        var cmd = new Command("verify", "Check the encoder stage by stage against float64 reference fixtures.") { model, fixtures, device };
-        cmd.SetAction(p => Cli.Guard(() => Run(p.GetValue(model)!, p.GetValue(fixtures)!, p.GetValue(device))));
+        var cmd = new Command("verify", "Check decoding and the encoder stage by stage against reference fixtures.") { model, fixtures, image, pixels, device };
+        cmd.SetAction(p => Cli.Guard(() => Run(p.GetValue(model), p.GetValue(fixtures), p.GetValue(image), p.GetValue(pixels), p.GetValue(device))));
         return cmd;
     }
 
-    static int Run(string modelPath, string fixtures, string? deviceName)
+    static int Run(string? modelPath, string? fixtures, string? imagePath, string? pixels, string? deviceName)
     {
-        if (!Directory.Exists(fixtures)) throw new SamException($"{fixtures}: fixture folder not found");
+        if (fixtures != null && !Directory.Exists(fixtures)) throw new SamException($"--fixtures {fixtures}: folder not found");
+        if (imagePath != null && pixels == null && fixtures != null)
+            pixels = Path.Combine(EncoderVerification.FolderOf(fixtures, imagePath), "image_rgb.npy");
+        if (pixels != null && !File.Exists(pixels)) throw new SamException($"--pixels {pixels}: file not found");
+        if (modelPath == null)
+        {
+            if (imagePath == null || pixels == null)
+                throw new SamException("give --model and --fixtures (the encoder, optionally from --image), or --image with --pixels or --fixtures (the decoding alone)");
+            return VerifyDecode(imagePath, pixels);
+        }
+        if (fixtures == null) throw new SamException("--model needs --fixtures: the folder of reference outputs to compare with");
+
         var device = Devices.Open(deviceName);
         using var encoder = SamImageEncoder.Load(modelPath, device);
         Console.WriteLine($"{Path.GetFileName(modelPath)}: {encoder.Config} on {device}");
 
+        Action<string, TimeSpan> encoded = (image, time) => Console.Error.WriteLine($"{image}: encoder {time.TotalSeconds:F2} s");
+        var stages = imagePath != null
+            ? EncoderVerification.RunFromFile(encoder, fixtures, imagePath, pixels, encoded)
+            : EncoderVerification.Run(encoder, fixtures, encoded: encoded);
         var table = new Table().AddColumns("image", "stage", "max abs err", "rel-L2", "PyTorch fp32 rel-L2", "ratio", "pass");
         var checks = new List<StageCheck>();
-        foreach (var c in EncoderVerification.Run(encoder, fixtures, encoded:
-            (image, time) => Console.Error.WriteLine($"{image}: encoder {time.TotalSeconds:F2} s")))
+        foreach (var c in stages)
         {
             checks.Add(c);
             table.AddRow(c.Image, c.Stage, Num(c.MaxAbs), Num(c.RelL2), c.Exact ? "exact" : c.TorchRelL2 is { } t ? Num(t) : "-",
                 c.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "-", c.Pass ? "[green]pass[/]" : "[red]FAIL[/]");
         }
         AnsiConsole.Write(table);
+        foreach (var c in checks.Where(c => c.Detail != null)) Console.WriteLine($"{c.Image} {c.Stage}: {c.Detail}");
         int failed = checks.Count(c => !c.Pass);
         Console.WriteLine(failed == 0
-            ? $"all {checks.Count} stages within {StageCheck.Bound}× PyTorch float32's error (resize exact)"
+            ? $"all {checks.Count} stages within {StageCheck.Bound}× PyTorch float32's error ({string.Join(", ", checks.Where(c => c.Exact).Select(c => c.Stage).Distinct())} exact)"
             : $"{failed} of {checks.Count} stages out of bounds");
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>The decoding alone: exit 0 when every byte equals the reference, 1 naming the first that does not.</summary>
+    static int VerifyDecode(string imagePath, string pixels)
+    {
+        var image = ImageLoader.Load(imagePath);
+        var comparison = PixelComparison.Compare(image, Npy.Read(pixels));
+        Console.WriteLine($"{imagePath}: {image.Width}×{image.Height}, against {pixels}: {comparison}");
+        return comparison.Equal ? 0 : 1;
     }
 
     static string Num(double v) => double.IsNaN(v) ? "NaN" : v.ToString("0.00e+0", CultureInfo.InvariantCulture);

@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace SamEngine.FileFormats;
 
 /// <summary>
@@ -8,7 +11,7 @@ namespace SamEngine.FileFormats;
 /// pass's to a signed byte which is then shifted by 128. For any real JPEG these equal the plain
 /// integer arithmetic of jidctint.c; only hostile coefficients tell them apart.
 /// </summary>
-static class IslowIdct
+static partial class IslowIdct
 {
     const int ConstBits = 13, Pass1Bits = 2;
     const int Pass1Shift = ConstBits - Pass1Bits, Pass2Shift = ConstBits + Pass1Bits + 3;
@@ -19,6 +22,12 @@ static class IslowIdct
 
     /// <summary>One block: <paramref name="coef"/> (natural order) times <paramref name="quant"/> to 8×8 samples at output[y·stride + x].</summary>
     public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<ushort> quant, Span<byte> output, int stride)
+    {
+        if (Avx2.IsSupported) TransformAvx2(coef, quant, output, stride);
+        else TransformScalar(coef, quant, output, stride);
+    }
+
+    internal static void TransformScalar(ReadOnlySpan<short> coef, ReadOnlySpan<ushort> quant, Span<byte> output, int stride)
     {
         Span<short> ws = stackalloc short[64];
         Span<int> o = stackalloc int[8];

@@ -18,27 +18,27 @@ static class JpegOutput
             upsamplers[i] = new JpegUpsampler(frame, components[i], Samples(components[i]));
 
         int width = frame.Width, height = frame.Height;
-        int widest = components.Max(c => c.Width);
+        int scratchLength = JpegUpsampler.ScratchLength(components.Max(c => c.Width));
         var rgb = new byte[(long)width * height * 3];
         CpuCores.For(0, (height + BandRows - 1) / BandRows, band =>
         {
             var rows = new byte[4][];
-            for (int i = 0; i < 4; i++) rows[i] = i < components.Length ? new byte[width] : rows[0];
-            var scratch = new short[widest];
+            for (int i = 0; i < 4; i++) rows[i] = i < components.Length ? new byte[width + JpegUpsampler.RowPadding] : rows[0];
+            var scratch = new short[scratchLength];
             for (int y = band * BandRows; y < Math.Min(height, (band + 1) * BandRows); y++)
             {
-                for (int i = 0; i < components.Length; i++) upsamplers[i].Row(y, rows[i], scratch);
+                for (int i = 0; i < components.Length; i++) upsamplers[i].Row(y, rows[i], width, scratch);
                 JpegColor.ToRgb(space, rows[0], rows[1], rows[2], rows[3], rgb.AsSpan((int)((long)y * width * 3), width * 3));
             }
         });
         return rgb;
     }
 
-    /// <summary>The component's samples (blocks wide × 8 per row) from its coefficients.</summary>
+    /// <summary>The component's samples from its coefficients, with room after the last row for vector loads.</summary>
     static byte[] Samples(JpegComponent c)
     {
-        int stride = c.BlocksWide * 8;
-        var plane = new byte[(long)stride * c.BlocksHigh * 8];
+        int stride = JpegUpsampler.PlaneStride(c);
+        var plane = new byte[(long)stride * c.BlocksHigh * 8 + JpegUpsampler.RowPadding];
         var quant = c.Quant!;
         CpuCores.For(0, c.BlocksHigh, row =>
         {

@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace SamEngine.FileFormats;
 
 /// <summary>
@@ -11,14 +16,18 @@ sealed class JpegUpsampler
 {
     enum Method { Full, Replicate, H2V1, H1V2, H2V2 }
 
+    /// <summary>Bytes a row buffer needs beyond the image width: vector loops write whole vectors.</summary>
+    public const int RowPadding = 64;
+
     readonly byte[] plane;
     readonly int stride, width, height, hExpand, vExpand;
     readonly Method method;
 
+    /// <param name="plane">The component's samples, <see cref="PlaneStride"/> bytes a row, with <see cref="RowPadding"/> bytes after the last.</param>
     public JpegUpsampler(JpegFrame frame, JpegComponent c, byte[] plane)
     {
         this.plane = plane;
-        stride = c.BlocksWide * 8;
+        stride = PlaneStride(c);
         (width, height) = (c.Width, c.Height);
         if (frame.MaxH % c.H != 0 || frame.MaxV % c.V != 0)
             throw JpegException.Unsupported($"sampling factors {c.H}×{c.V} against {frame.MaxH}×{frame.MaxV} are not an integer ratio");
@@ -33,39 +42,58 @@ sealed class JpegUpsampler
         };
     }
 
-    /// <summary>Output row <paramref name="y"/>, its first dst.Length samples.</summary>
-    public void Row(int y, Span<byte> dst, Span<short> scratch)
+    public static int PlaneStride(JpegComponent c) => c.BlocksWide * 8;
+
+    /// <summary>Shorts the scratch of <see cref="Row"/> needs for a component this wide.</summary>
+    public static int ScratchLength(int width) => width + RowPadding;
+
+    /// <summary>Output row <paramref name="y"/>: its first <paramref name="count"/> samples, and possibly more into dst's padding.</summary>
+    public void Row(int y, Span<byte> dst, int count, Span<short> scratch)
     {
         switch (method)
         {
             case Method.Full:
-                plane.AsSpan(y * stride, dst.Length).CopyTo(dst);
+                plane.AsSpan(y * stride, count).CopyTo(dst);
                 break;
             case Method.Replicate:
             {
                 var src = plane.AsSpan(y / vExpand * stride);
-                for (int x = 0; x < dst.Length; x++) dst[x] = src[x / hExpand];
+                for (int x = 0; x < count; x++) dst[x] = src[x / hExpand];
                 break;
             }
             case Method.H2V1:
-                H2V1(plane.AsSpan(y * stride, width), dst);
+            {
+                int row = y * stride, i = 0;
+                if (Avx2.IsSupported)
+                    for (; i < width; i += 16)
+                        Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(plane), (nuint)(row + i)))
+                            .StoreUnsafe(ref MemoryMarshal.GetReference(scratch), (nuint)(i + 1));
+                for (; i < width; i++) scratch[i + 1] = plane[row + i];
+                Horizontal(scratch, width, dst, count, leftBias: 1, rightBias: 2, shift: 2);
                 break;
+            }
             case Method.H1V2:
             {
                 var (near, far, bias) = Vertical(y);
-                var cur = plane.AsSpan(near, width);
-                var other = plane.AsSpan(far, width);
-                for (int x = 0; x < dst.Length; x++) dst[x] = (byte)((cur[x] * 3 + other[x] + bias) >> 2);
+                int x = 0;
+                if (Avx2.IsSupported)
+                    for (; x < count; x += 16)
+                    {
+                        var s = ColumnSums(near + x, far + x) + Vector256.Create((short)bias);
+                        var packed = Avx2.PackUnsignedSaturate(Vector256.ShiftRightLogical(s, 2), Vector256<short>.Zero);
+                        Avx2.Permute4x64(packed.AsInt64(), 0b1000).GetLower().AsByte().StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)x);
+                    }
+                for (; x < count; x++) dst[x] = (byte)((plane[near + x] * 3 + plane[far + x] + bias) >> 2);
                 break;
             }
             case Method.H2V2:
             {
                 var (near, far, _) = Vertical(y);
-                var cur = plane.AsSpan(near, width);
-                var other = plane.AsSpan(far, width);
-                var sums = scratch[..width];
-                for (int i = 0; i < width; i++) sums[i] = (short)(cur[i] * 3 + other[i]);
-                H2V2(sums, dst);
+                int i = 0;
+                if (Avx2.IsSupported)
+                    for (; i < width; i += 16) (ColumnSums(near + i, far + i)).StoreUnsafe(ref MemoryMarshal.GetReference(scratch), (nuint)(i + 1));
+                for (; i < width; i++) scratch[i + 1] = (short)(plane[near + i] * 3 + plane[far + i]);
+                Horizontal(scratch, width, dst, count, leftBias: 8, rightBias: 7, shift: 4);
                 break;
             }
         }
@@ -79,28 +107,44 @@ sealed class JpegUpsampler
         return (sy * stride, fy * stride, (y & 1) == 0 ? 1 : 2);
     }
 
-    static void H2V1(ReadOnlySpan<byte> src, Span<byte> dst)
+    /// <summary>3·near + far for 16 samples.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    Vector256<short> ColumnSums(int near, int far)
     {
-        int n = src.Length;
-        for (int i = 0; i < n; i++)
-        {
-            int near = src[i] * 3;
-            int x = 2 * i;
-            if (x < dst.Length) dst[x] = (byte)((near + src[Math.Max(i - 1, 0)] + 1) >> 2);
-            if (x + 1 < dst.Length) dst[x + 1] = (byte)((near + src[Math.Min(i + 1, n - 1)] + 2) >> 2);
-        }
+        ref byte p = ref MemoryMarshal.GetArrayDataReference(plane);
+        var n = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref p, (nuint)near));
+        var f = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref p, (nuint)far));
+        return n * 3 + f;
     }
 
-    /// <summary>The horizontal half of the 2×2 triangle filter, on column sums 3·near + far (rounding 8 to the left, 7 to the right).</summary>
-    static void H2V2(ReadOnlySpan<short> sums, Span<byte> dst)
+    /// <summary>
+    /// The horizontal half of the triangle filter on the row of (column) sums s at scratch[1..n]:
+    /// out[2i] = (3·s[i] + s[i−1] + leftBias) » shift, out[2i+1] = (3·s[i] + s[i+1] + rightBias) » shift.
+    /// </summary>
+    static void Horizontal(Span<short> scratch, int n, Span<byte> dst, int count, int leftBias, int rightBias, int shift)
     {
-        int n = sums.Length;
-        for (int i = 0; i < n; i++)
+        scratch[0] = scratch[1];
+        scratch[n + 1] = scratch[n];
+        int i = 0;
+        if (Avx2.IsSupported)
         {
-            int near = sums[i] * 3;
-            int x = 2 * i;
-            if (x < dst.Length) dst[x] = (byte)((near + sums[Math.Max(i - 1, 0)] + 8) >> 4);
-            if (x + 1 < dst.Length) dst[x + 1] = (byte)((near + sums[Math.Min(i + 1, n - 1)] + 7) >> 4);
+            ref short s = ref MemoryMarshal.GetReference(scratch);
+            ref byte d = ref MemoryMarshal.GetReference(dst);
+            var lb = Vector256.Create((short)leftBias);
+            var rb = Vector256.Create((short)rightBias);
+            for (; 2 * i + 1 < count; i += 16)
+            {
+                var near = Vector256.LoadUnsafe(ref s, (nuint)(i + 1)) * 3;
+                var even = Vector256.ShiftRightLogical(near + Vector256.LoadUnsafe(ref s, (nuint)i) + lb, shift);
+                var odd = Vector256.ShiftRightLogical(near + Vector256.LoadUnsafe(ref s, (nuint)(i + 2)) + rb, shift);
+                (even | Vector256.ShiftLeft(odd, 8)).AsByte().StoreUnsafe(ref d, (nuint)(2 * i));
+            }
+        }
+        for (; 2 * i < count; i++)
+        {
+            int near = scratch[i + 1] * 3;
+            dst[2 * i] = (byte)((near + scratch[i] + leftBias) >> shift);
+            if (2 * i + 1 < count) dst[2 * i + 1] = (byte)((near + scratch[i + 2] + rightBias) >> shift);
         }
     }
 }
