@@ -1,4 +1,5 @@
 using SamEngine.Engine;
+using System.Text;
 using StbImageWriteSharp;
 using Xunit.Abstractions;
 
@@ -41,6 +42,83 @@ public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
         byte[] rgba = [10, 20, 30, 0, 40, 50, 60, 128];
         var a = Write("rgba.png", (w, s) => w.WritePng(rgba, 2, 1, ColorComponents.RedGreenBlueAlpha, s));
         Assert.Equal(new byte[] { 10, 20, 30, 40, 50, 60 }, ImageLoader.Load(a).Pixels);
+    }
+
+    /// <summary>
+    /// Interlaced (Adam7) PNGs at the depths cv2 reduces or expands: 16-bit RGB to the high byte,
+    /// 1-bit grey scaled to 0/255, a 4-bit palette with transparency (alpha dropped).
+    /// </summary>
+    [Theory]
+    [InlineData(2, 16)]
+    [InlineData(0, 1)]
+    [InlineData(3, 4)]
+    public void InterlacedPngOfEveryDepthDecodesAsLibpng(int colorType, int bitDepth)
+    {
+        const int width = 29, height = 37;
+        var rng = new Random(colorType * 100 + bitDepth);
+        int channels = colorType == 2 ? 3 : 1, max = (1 << bitDepth) - 1;
+        var samples = new int[height, width, channels];
+        foreach (var (y, x, c) in from y in Enumerable.Range(0, height) from x in Enumerable.Range(0, width) from c in Enumerable.Range(0, channels) select (y, x, c))
+            samples[y, x, c] = rng.Next(max + 1);
+        var palette = Enumerable.Range(0, 48).Select(_ => (byte)rng.Next(256)).ToArray();
+        var expected = new byte[height * width * 3];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < 3; c++)
+                    expected[(y * width + x) * 3 + c] = colorType switch
+                    {
+                        2 => (byte)(samples[y, x, c] >> 8),
+                        0 => (byte)(samples[y, x, 0] * 255),
+                        _ => palette[samples[y, x, 0] * 3 + c],
+                    };
+        var path = Path.Combine(dir, $"adam7-{colorType}-{bitDepth}.png");
+        File.WriteAllBytes(path, Adam7Png(samples, colorType, bitDepth, colorType == 3 ? palette : null));
+        Assert.Equal(expected, ImageLoader.Load(path).Pixels);
+    }
+
+    /// <summary>A PNG with Adam7 interlacing: the seven passes' rows, filter type 0, in one IDAT.</summary>
+    static byte[] Adam7Png(int[,,] samples, int colorType, int bitDepth, byte[]? palette)
+    {
+        int height = samples.GetLength(0), width = samples.GetLength(1), channels = samples.GetLength(2);
+        (int X, int Y, int Dx, int Dy)[] passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+        var raw = new MemoryStream();
+        foreach (var (x0, y0, dx, dy) in passes)
+        {
+            if (x0 >= width || y0 >= height) continue;
+            for (int y = y0; y < height; y += dy)
+            {
+                raw.WriteByte(0);
+                int acc = 0, bits = 0;
+                for (int x = x0; x < width; x += dx)
+                    for (int c = 0; c < channels; c++)
+                    {
+                        if (bitDepth == 16) { raw.WriteByte((byte)(samples[y, x, c] >> 8)); raw.WriteByte((byte)samples[y, x, c]); continue; }
+                        acc = (acc << bitDepth) | samples[y, x, c];
+                        bits += bitDepth;
+                        if (bits == 8) { raw.WriteByte((byte)acc); acc = bits = 0; }
+                    }
+                if (bits > 0) raw.WriteByte((byte)(acc << (8 - bits)));
+            }
+        }
+        var idat = new MemoryStream();
+        using (var z = new System.IO.Compression.ZLibStream(idat, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) raw.WriteTo(z);
+        var png = new List<byte>([137, 80, 78, 71, 13, 10, 26, 10]);
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian(data.Length));
+            var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            png.AddRange(typed);
+            png.AddRange(BigEndian((int)Crc32(typed)));
+        }
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), (byte)bitDepth, (byte)colorType, 0, 0, 1]);
+        if (palette != null)
+        {
+            Chunk("PLTE", palette);
+            Chunk("tRNS", [0, 128, 255]);
+        }
+        Chunk("IDAT", idat.ToArray());
+        Chunk("IEND", []);
+        return [.. png];
     }
 
     [Fact]

@@ -30,4 +30,20 @@ public class EncoderFixtureTests(ITestOutputHelper output)
         Assert.All(checks, c => Assert.True(c.Pass,
             $"{c.Image} {c.Stage}: rel-L2 {c.RelL2:E2} vs PyTorch float32 {c.TorchRelL2:E2} (max abs {c.MaxAbs:E2})"));
     }
+
+    /// <summary>The photos from their JPEG files: the decoding exact, then every stage within bound (as `sam verify --image`).</summary>
+    [SkippableTheory]
+    [InlineData("truck.jpg")]
+    [InlineData("groceries.jpg")]
+    public void FromTheJpegFileEveryStageWithinBound(string file)
+    {
+        var model = Fixtures.Require("sam-mini/sam_mini.pth");
+        var fixtures = Path.GetDirectoryName(model)!;
+        using var encoder = SamImageEncoder.Load(model, Devices.Open("cpu"));
+        var checks = EncoderVerification.RunFromFile(encoder, fixtures, Path.Combine(fixtures, file)).ToList();
+        foreach (var c in checks)
+            output.WriteLine($"{c.Image} {c.Stage}: max abs {c.MaxAbs:E2}, rel-L2 {c.RelL2:E2}, PyTorch {c.TorchRelL2:E2}, ratio {c.Ratio:F2} {c.Detail}");
+        Assert.Equal(["decode", "resize", "image_embedding"], checks.Select(c => c.Stage));
+        Assert.All(checks, c => Assert.True(c.Pass, $"{c.Image} {c.Stage}: {c.Detail ?? $"rel-L2 {c.RelL2:E2} vs PyTorch float32 {c.TorchRelL2:E2}"}"));
+    }
 }

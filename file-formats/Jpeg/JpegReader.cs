@@ -225,6 +225,7 @@ sealed class JpegReader
             acTables[0] ??= HuffmanTable.Standard.AcLuminance();
             acTables[1] ??= HuffmanTable.Standard.AcChrominance();
         }
+        CheckDataCanCover(frame, scan);
         foreach (var c in components)
         {
             c.Quant ??= (c.QuantTableId < 4 ? quantTables[c.QuantTableId] : null)
@@ -238,6 +239,23 @@ sealed class JpegReader
             : new HuffmanScanDecoder(entropy, frame, scan, dcTables, acTables);
         decoder.Run(restartInterval);
         position = entropy.ResumeAt;
+    }
+
+    /// <summary>
+    /// Before coefficients are allocated for a size the header claims: a Huffman-coded scan that
+    /// codes DC values spends at least one bit on every block (two for a sequential one), so a file
+    /// too short for that is refused here, not after allocating for a size it never had.
+    /// </summary>
+    void CheckDataCanCover(JpegFrame frame, JpegScan scan)
+    {
+        if (frame.Arithmetic || (frame.Progressive && !(scan.IsDc && !scan.IsRefinement))) return;
+        long blocks = scan.Components.Length == 1
+            ? (long)scan.Components[0].BlocksWide * scan.Components[0].BlocksHigh
+            : (long)frame.McusPerLine * frame.McuRows * scan.Components.Sum(c => c.H * c.V);
+        long bits = blocks * (frame.Progressive ? 1 : 2);
+        long available = 8L * (data.Length - position);
+        if (bits > available)
+            throw JpegException.Corrupt($"a scan of {blocks} blocks needs at least {(bits + 7) / 8} bytes, the file has {data.Length - position} left");
     }
 
     /// <summary>
