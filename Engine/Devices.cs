@@ -7,12 +7,14 @@ using ILGPU.Runtime.OpenCL;
 namespace SamEngine.Engine;
 
 /// <summary>What `sam devices` prints about one device, present or not usable.</summary>
-public sealed record DeviceInfo(DeviceKind Kind, string Name, long MemoryBytes, int ComputeUnits, bool Usable, string Note);
+/// <param name="OnHostCores">It computes on this machine's CPU cores (cpu, ilgpu-cpu, a CPU-type OpenCL device): auto picks none but cpu.</param>
+public sealed record DeviceInfo(DeviceKind Kind, string Name, long MemoryBytes, int ComputeUnits, bool Usable, string Note, bool OnHostCores = false);
 
 /// <summary>
 /// Finds devices and opens the one asked for: by name (`--device`, env SAM_DEVICE) or
-/// automatically, cuda before opencl before the native cpu path. ilgpu-cpu is never picked
-/// automatically: it is a kernel emulator, not a place to run models fast.
+/// automatically, cuda before an OpenCL GPU before the native cpu path. ilgpu-cpu is never picked
+/// automatically: it is a kernel emulator, not a place to run models fast; nor is an OpenCL
+/// device that is a CPU (PoCL, Intel's CPU runtime): the native path runs 25–30× faster there.
 /// </summary>
 public static class Devices
 {
@@ -46,7 +48,7 @@ public static class Devices
         var list = new List<DeviceInfo>
         {
             new(DeviceKind.Cpu, CpuName(), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, Environment.ProcessorCount, true,
-                "native C# (System.Runtime.Intrinsics)"),
+                "native C# (System.Runtime.Intrinsics)", OnHostCores: true),
         };
         Context ctx;
         try { ctx = Context; }
@@ -54,14 +56,16 @@ public static class Devices
 
         foreach (var d in Of(ctx.GetCPUDevices()))
             list.Add(new(DeviceKind.IlgpuCpu, "ILGPU CPU accelerator", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-                d.NumMultiprocessors, true, "GPU emulator for testing kernels (slow)"));
+                d.NumMultiprocessors, true, "GPU emulator for testing kernels (slow)", OnHostCores: true));
         foreach (var d in Of(ctx.GetCudaDevices()))
             list.Add(new(DeviceKind.Cuda, d.Name, d.MemorySize, d.NumMultiprocessors, true, $"sm_{d.Architecture?.Major}{d.Architecture?.Minor}"));
         foreach (var d in Of(ctx.GetCLDevices()))
         {
             bool usable = d.Capabilities.GenericAddressSpace;
             list.Add(new(DeviceKind.OpenCL, d.Name, d.MemorySize, d.NumMultiprocessors, usable,
-                usable ? $"{d.CLStdVersion}" : $"{d.CLStdVersion}: no generic address space (OpenCL C 2.0+), which ILGPU requires"));
+                !usable ? $"{d.CLStdVersion}: no generic address space (OpenCL C 2.0+), which ILGPU requires"
+                : IsCpu(d) ? $"{d.CLStdVersion}, a CPU device: auto prefers the native cpu path, 25–30× faster on the same cores"
+                : $"{d.CLStdVersion}", OnHostCores: IsCpu(d)));
         }
         if (Of(ctx.GetCudaDevices()).Count == 0) list.Add(new(DeviceKind.Cuda, "-", 0, 0, false, "no CUDA driver or GPU found"));
         if (Of(ctx.GetCLDevices()).Count == 0) list.Add(new(DeviceKind.OpenCL, "-", 0, 0, false, "no OpenCL platform found (ILGPU looks for libOpenCL.so)"));
@@ -77,8 +81,8 @@ public static class Devices
         requested ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(requested) || requested.Equals("auto", StringComparison.OrdinalIgnoreCase))
         {
-            foreach (var kind in new[] { DeviceKind.Cuda, DeviceKind.OpenCL })
-                if (TryOpen(kind, out var gpu)) return gpu;
+            if (TryOpen(DeviceKind.Cuda, out var cuda)) return cuda;
+            if (HasOpenClGpu() && TryOpen(DeviceKind.OpenCL, out var opencl)) return opencl;
             return Open(DeviceKind.Cpu);
         }
         if (!DeviceKindNames.TryParse(requested.Trim(), out var k))
@@ -125,7 +129,7 @@ public static class Devices
         {
             DeviceKind.IlgpuCpu => Of(ctx.GetCPUDevices()).FirstOrDefault(),
             DeviceKind.Cuda => Of(ctx.GetCudaDevices()).FirstOrDefault(),
-            DeviceKind.OpenCL => Of(ctx.GetCLDevices()).FirstOrDefault(c => c.Capabilities.GenericAddressSpace),
+            DeviceKind.OpenCL => Of(ctx.GetCLDevices()).Where(c => c.Capabilities.GenericAddressSpace).OrderBy(IsCpu).FirstOrDefault(),
             _ => null,
         };
         if (d == null) return null;
@@ -137,6 +141,15 @@ public static class Devices
             MemoryBytes = accelerator.MemorySize,
             ComputeUnits = accelerator.NumMultiprocessors,
         };
+    }
+
+    static bool IsCpu(CLDevice d) => d.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU);
+
+    /// <summary>Whether a usable OpenCL device is not a CPU (what `opencl` opens: GPUs before CPUs).</summary>
+    static bool HasOpenClGpu()
+    {
+        try { return Of(Context.GetCLDevices()).Any(d => d.Capabilities.GenericAddressSpace && !IsCpu(d)); }
+        catch (Exception) { return false; }
     }
 
     /// <summary>The ILGPU context, for code generation without a device (kernel emission).</summary>

@@ -36,11 +36,20 @@ static class AttentionIlgpu
         var termsView = terms?.View ?? q.View;
         if (device.Variant == KernelVariant.Tuned)
         {
-            var flash = device.Kernels.Get("attention_flash", () =>
-                acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionDims>(FlashKernel));
+            // Shared memory of a fixed size per compiled variant: dynamic shared memory is not safe
+            // on ILGPU's OpenCL backend (its pointer lives in a program-scope variable that
+            // concurrently running work-groups overwrite), and a static size also holds CUDA's 48 KiB.
+            bool small = Math.Max(s.D, s.Dv) <= SmallHeadDim;
+            int capacity = small ? SmallSharedFloats : LargeSharedFloats;
+            if (dims.SharedFloats > capacity)
+                throw new InvalidOperationException($"attention tile needs {dims.SharedFloats} shared floats, its kernel has {capacity}");
+            var flash = small
+                ? device.Kernels.Get("attention_flash_64", () =>
+                    acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionDims>(FlashKernel64))
+                : device.Kernels.Get("attention_flash_128", () =>
+                    acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionDims>(FlashKernel128));
             int groups = checked(s.Batch * ((s.Nq + dims.TileRows - 1) / dims.TileRows));
-            var config = new KernelConfig(new Index1D(groups), new Index1D(dims.TileRows * dims.Lanes),
-                SharedMemoryConfig.RequestDynamic<float>(dims.SharedFloats));
+            var config = new KernelConfig(new Index1D(groups), new Index1D(dims.TileRows * dims.Lanes));
             flash(config, q.View, k.View, v.View, termsView, output.View, dims);
         }
         else
@@ -146,18 +155,34 @@ static class AttentionIlgpu
         return terms[termRow + kk] + terms[termRow + dims.Kh + j - kk * dims.Kw];
     }
 
+    /// <summary>Head dims up to this use the smaller compiled variant.</summary>
+    internal const int SmallHeadDim = 64;
+
+    /// <summary>
+    /// Each variant's shared floats: the most <see cref="AttentionDims.SharedFloats"/> asks for
+    /// over its head dims (at most 128 threads a group); AttentionTileTests recomputes both.
+    /// 7424 floats = 29 KiB (d ≤ 64), 11520 = 45 KiB (d ≤ 128), under CUDA's 48 KiB of static shared memory.
+    /// </summary>
+    internal const int SmallSharedFloats = 7424, LargeSharedFloats = 11520;
+
+    [SamKernel("attention_flash_64", Grouped = true)]
+    static void FlashKernel64(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> terms, ArrayView<float> output, AttentionDims dims) =>
+        Flash(SharedMemory.Allocate<float>(SmallSharedFloats), q, k, v, terms, output, dims);
+
+    [SamKernel("attention_flash_128", Grouped = true)]
+    static void FlashKernel128(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> terms, ArrayView<float> output, AttentionDims dims) =>
+        Flash(SharedMemory.Allocate<float>(LargeSharedFloats), q, k, v, terms, output, dims);
+
     /// <summary>
     /// Flash attention for one tile of TileRows query rows of one batch item, with Lanes threads
     /// per row. Per key tile: stage K and V; each lane scores every Lanes-th key of the tile; each
     /// lane reads the row's tile max, turns its own scores into probabilities and adds them to its
     /// partial sum; then each lane accumulates its 8 output features (lane, lane + Lanes, ...).
     /// </summary>
-    [SamKernel("attention_flash", Grouped = true)]
-    static void FlashKernel(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> terms, ArrayView<float> output, AttentionDims dims)
+    static void Flash(ArrayView<float> shared, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> terms, ArrayView<float> output, AttentionDims dims)
     {
         int lanes = dims.Lanes, tileRows = dims.TileRows, threads = lanes * tileRows;
         int ldQ = dims.D + 1, ldV = lanes * FeaturesPerLane;
-        var shared = SharedMemory.GetDynamic<float>();
         var qs = shared.SubView(0, tileRows * ldQ);
         var ks = shared.SubView(qs.Length, TileKeys * ldQ);
         var vs = shared.SubView(qs.Length + ks.Length, TileKeys * ldV);

@@ -12,13 +12,24 @@ public class DeviceTests
         Assert.Contains(DeviceKind.IlgpuCpu, kinds);
     }
 
+    /// <summary>cuda, then an OpenCL GPU, then the native cpu path: never a device that runs on the host's cores (PoCL, ilgpu-cpu).</summary>
     [Fact]
-    public void AutoPrefersGpuThenCpu()
+    public void AutoPrefersGpuThenTheNativeCpuPath()
     {
         var auto = Devices.Open("auto");
-        bool gpu = Devices.List().Any(d => d.Usable && d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL);
-        Assert.Equal(gpu, auto.Kind is DeviceKind.Cuda or DeviceKind.OpenCL);
-        if (!gpu) Assert.Equal(DeviceKind.Cpu, auto.Kind);
+        var gpus = Devices.List().Where(d => d.Usable && !d.OnHostCores && d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL).Select(d => d.Kind).ToList();
+        var expected = gpus.Contains(DeviceKind.Cuda) ? DeviceKind.Cuda : gpus.Contains(DeviceKind.OpenCL) ? DeviceKind.OpenCL : DeviceKind.Cpu;
+        Assert.Equal(expected, auto.Kind);
+    }
+
+    [SkippableFact]
+    public void ACpuOpenClDeviceIsListedButNotPickedByAuto()
+    {
+        var cpuOpenCl = Devices.List().FirstOrDefault(d => d.Kind == DeviceKind.OpenCL && d.Usable && d.OnHostCores);
+        Skip.If(cpuOpenCl == null, "no CPU-type OpenCL device here (PoCL: ../shared/opencl, as .ci/run sets it up)");
+        Assert.Contains("auto prefers the native cpu path", cpuOpenCl.Note);
+        Assert.NotEqual(DeviceKind.OpenCL, Devices.Open("auto").Kind);
+        Assert.Equal(DeviceKind.OpenCL, Devices.Open("opencl").Kind);
     }
 
     [Fact]

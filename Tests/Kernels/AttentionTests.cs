@@ -97,4 +97,25 @@ public class AttentionTests
         Assert.Throws<ArgumentException>(() => Attention.Forward(q, k, v, 1, o, new RelPosBias(h, w, 7, 1, 3, 2)));
         Assert.Throws<ArgumentException>(() => Attention.Forward(q, k, v, 1, o, new RelPosBias(w, w, 7, 1, 3, 3)));
     }
+
+    /// <summary>
+    /// The flash kernel's shared memory is fixed per compiled variant: every head size must fit its
+    /// variant, and each variant's size must be what its largest head size needs (not more).
+    /// </summary>
+    [Fact]
+    public void FlashTilesFitTheirVariantsSharedMemory()
+    {
+        int smallMax = 0, largeMax = 0;
+        foreach (int groupSize in new[] { 16, 64, 128, 1024 })
+            for (int d = 1; d <= AttentionIlgpu.MaxHeadDim; d++)
+                for (int dv = 1; dv <= AttentionIlgpu.MaxHeadDim; dv++)
+                {
+                    int floats = new AttentionDims(new AttentionShape(1, 1, 1, d, dv, 1, false, 0, 0, 0, 0), groupSize).SharedFloats;
+                    if (Math.Max(d, dv) <= AttentionIlgpu.SmallHeadDim) smallMax = Math.Max(smallMax, floats);
+                    else largeMax = Math.Max(largeMax, floats);
+                }
+        Assert.Equal(AttentionIlgpu.SmallSharedFloats, smallMax);
+        Assert.Equal(AttentionIlgpu.LargeSharedFloats, largeMax);
+        Assert.True(AttentionIlgpu.LargeSharedFloats * sizeof(float) <= 48 * 1024, "over CUDA's 48 KiB of static shared memory");
+    }
 }

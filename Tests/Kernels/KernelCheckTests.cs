@@ -31,6 +31,14 @@ public class KernelCheckTests
         Assert.True(r.Pass, $"{kernel} {shape} on {device}/{variant}: rel err {r.RelErr:E2} (max abs {r.MaxAbsErr:E2}) > {r.Tolerance:E2} {r.Error}");
     }
 
+    /// <summary>Says, where no OpenCL device exists, that the sweep's opencl cases did not run, and why.</summary>
+    [SkippableFact]
+    public void TheSweepRunsOnOpenCl()
+    {
+        var device = TestDevices.Open("opencl");
+        Assert.Contains(KernelChecks.All(device), x => x.Check.Kernel == "attention" && x.Device.Variant == KernelVariant.Tuned);
+    }
+
     [Fact]
     public void EveryOpHasChecks()
     {

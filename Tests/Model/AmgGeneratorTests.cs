@@ -21,11 +21,12 @@ public class AmgGeneratorTests(ITestOutputHelper output)
 
     [SkippableTheory]
     [InlineData("cpu")]
+    [InlineData("opencl")]
     public void ShapesMatchesTheReference(string deviceName)
     {
         var reference = AmgReference.Records();
         var image = ImageLoader.Load(Fixtures.Require("sam-mini/shapes.png"));
-        using var predictor = new SamPredictor(DecoderFixtures.Weights, Devices.Open(deviceName));
+        using var predictor = new SamPredictor(DecoderFixtures.Weights, TestDevices.Open(deviceName));
         var result = new AutomaticMaskGenerator(predictor, AmgReference.Options()).Generate(image);
         var t = result.Timings;
         output.WriteLine($"{deviceName}: {result.Masks.Count} masks; encoder {t.Encoder.TotalSeconds:F1} s, decoder {t.Decoder.TotalSeconds:F1} s, postprocess {t.Postprocess.TotalSeconds:F1} s ({t.Crops} crops, {t.Prompts} prompts, {t.MasksScored} masks scored)");

@@ -33,7 +33,7 @@ public static class DecoderFixtures
     /// <summary>A predictor on the device with the image's fp64-reference embedding set.</summary>
     public static SamPredictor Predictor(string device, string image)
     {
-        var predictor = new SamPredictor(Weights, Devices.Open(device));
+        var predictor = new SamPredictor(Weights, TestDevices.Open(device));
         var embedding = Npy.Read(Fixtures.Require($"sam-mini/{image}/image_embedding.npy"));
         predictor.SetEmbedding(embedding.ToFloat(), embedding.Shape, OriginalSize(image));
         return predictor;

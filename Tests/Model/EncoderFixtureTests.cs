@@ -7,18 +7,20 @@ namespace SamEngine.Tests.Model;
 /// <summary>
 /// The sam-mini fixture through our preprocessing and encoder: every stage within 2× PyTorch
 /// float32's error against the float64 reference (the resize exact). ilgpu-cpu emulates the GPU
-/// kernels slowly, so it runs the first image only (the one with per-block activations).
+/// kernels slowly, so it runs the first image only (the one with per-block activations); opencl
+/// (PoCL in CI, concurrent work-groups) runs every image, about 13 s each on 2 cores.
 /// </summary>
 public class EncoderFixtureTests(ITestOutputHelper output)
 {
     [SkippableTheory]
     [InlineData("cpu", null)]
     [InlineData("ilgpu-cpu", "shapes")]
+    [InlineData("opencl", null)]
     public void EveryStageWithinTwicePyTorchError(string deviceName, string? onlyImage)
     {
         var model = Fixtures.Require("sam-mini/sam_mini.pth");
         var fixtures = Path.GetDirectoryName(model)!;
-        using var encoder = SamImageEncoder.Load(model, Devices.Open(deviceName));
+        using var encoder = SamImageEncoder.Load(model, TestDevices.Open(deviceName));
         var checks = EncoderVerification.Run(encoder, fixtures, onlyImage == null ? null : [onlyImage],
             (image, time) => output.WriteLine($"{image}: encoder {time.TotalSeconds:F1} s on {deviceName}")).ToList();
         foreach (var c in checks)
