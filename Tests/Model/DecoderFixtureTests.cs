@@ -32,41 +32,13 @@ public class DecoderFixtureTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void CaseMatchesTheReference(string device, string image, string caseName)
     {
-        var dir = DecoderFixtures.CaseDir(image, caseName);
+        DecoderFixtures.CaseDir(image, caseName);
         using var predictor = DecoderFixtures.Predictor(device, image);
-        float[]? maskInput = null;
-        if (DecoderFixtures.ChainsFrom(dir) is { } from)
-        {
-            // The reference fed back its own single-mask low-res logits; so do we.
-            var previous = DecoderFixtures.Run(predictor, DecoderFixtures.CaseDir(image, from));
-            maskInput = previous.LowResLogits;
-        }
-        var p = DecoderFixtures.Run(predictor, dir, maskInput);
-        output.WriteLine($"{device} {image}/{caseName}: decoder {p.DecoderTime.TotalMilliseconds:0} ms, postprocess {p.PostprocessTime.TotalMilliseconds:0} ms (B={p.Batch}, C={p.MaskCount})");
-
-        var failures = new List<string>();
-        void Check(string name, float[] ours, string file)
-        {
-            var reference = Npy.Read(Path.Combine(dir, file));
-            var (maxAbs, rel) = DecoderFixtures.Error(ours, reference.ToDouble());
-            var (boundAbs, boundRel) = DecoderFixtures.Bound(image, caseName, name);
-            bool pass = maxAbs <= 2 * boundAbs && rel <= 2 * boundRel;
-            output.WriteLine($"  {name,-16} max abs {maxAbs:0.00e+0} (bound {2 * boundAbs:0.00e+0})  rel-L2 {rel:0.00e+0} (bound {2 * boundRel:0.00e+0})  {(pass ? "ok" : "FAIL")}");
-            if (!pass) failures.Add(name);
-        }
-        Check("low_res_logits", p.LowResLogits, "low_res_logits.npy");
-        Check("iou_predictions", p.IouPredictions, "iou_predictions.npy");
-        if (File.Exists(Path.Combine(dir, "mask_logits.npy"))) Check("mask_logits", p.MaskLogits!, "mask_logits.npy");
-
-        var masks = Npy.Read(Path.Combine(dir, "masks.npy")).ToBool();
-        Assert.Equal(masks.Length, p.MaskLogits!.Length);
-        int flipped = 0;
-        for (int i = 0; i < masks.Length; i++)
-            if (p.MaskLogits[i] > 0 != masks[i]) flipped++;
-        int torchFlips = DecoderFixtures.FlipBound(image, caseName, out int pixels);
-        double flipBound = torchFlips + 1e-4 * masks.Length;
-        output.WriteLine($"  mask pixels flipped {flipped} of {masks.Length} (bound {flipBound:0.#}; PyTorch fp32 flips {torchFlips} of {pixels})");
-        if (flipped > flipBound) failures.Add("masks");
-        Assert.True(failures.Count == 0, $"{device} {image}/{caseName}: outside the bound: {string.Join(", ", failures)}");
+        var checks = PromptVerification.RunCase(predictor, DecoderFixtures.Folder, image, caseName).ToList();
+        foreach (var c in checks)
+            output.WriteLine(c.Detail ?? $"{c.Stage}: max abs {c.MaxAbs:0.00e+0} (PyTorch {c.TorchMaxAbs:0.00e+0}), rel-L2 {c.RelL2:0.00e+0} (PyTorch {c.TorchRelL2:0.00e+0}) {(c.Pass ? "ok" : "FAIL")}");
+        Assert.Equal(File.Exists(Path.Combine(DecoderFixtures.CaseDir(image, caseName), "mask_logits.npy")) ? 4 : 3, checks.Count);
+        var failed = checks.Where(c => !c.Pass).Select(c => c.Stage).ToList();
+        Assert.True(failed.Count == 0, $"{device} {image}/{caseName}: outside the bound: {string.Join(", ", failed)}");
     }
 }

@@ -3,16 +3,19 @@ using System.Globalization;
 using SamEngine.Engine;
 using SamEngine.FileFormats;
 using SamEngine.Model;
+using SamEngine.Weights;
 using Spectre.Console;
 
 namespace SamEngine.Tools.Commands;
 
 /// <summary>
-/// `sam verify --model M --fixtures DIR [--image FILE]`: preprocessing, patch embedding, every
-/// encoder block and the embedding of each fixture image against the float64 reference, each held
-/// to twice PyTorch float32's own error on that stage. With --image the pipeline starts from the
-/// file, and its decoding must equal the fixture's pixels byte for byte. `sam verify --image FILE
-/// --pixels REF.npy` checks the decoding alone against a reference decoder's pixels.
+/// `sam verify --model M --fixtures DIR [--image FILE] [--stages encoder,prompts,amg]`:
+/// preprocessing, patch embedding, every encoder block and the embedding of each fixture image,
+/// every prompt case from the image's reference embedding, and the automatic mask generator,
+/// against the float64 reference, each held to twice PyTorch float32's own error on that stage.
+/// With --image the pipeline starts from the file (one image), and its decoding must equal the
+/// fixture's pixels byte for byte. `sam verify --image FILE --pixels REF.npy` checks the decoding
+/// alone against a reference decoder's pixels.
 /// </summary>
 public static class VerifyCommand
 {
@@ -22,14 +25,21 @@ public static class VerifyCommand
         var fixtures = new Option<string?>("--fixtures") { Description = "Fixture folder (meta.json, errors.json, <image>/...), e.g. ../shared/fixtures/sam-mini." };
         var image = new Option<string?>("--image") { Description = "Start from this image file (its fixture folder is named after it, e.g. truck/ for truck.jpg)." };
         var pixels = new Option<string?>("--pixels") { Description = "The image's reference pixels (uint8 H×W×3 RGB .npy, e.g. cv2.imread's); default: the fixture folder's image_rgb.npy." };
+        var stages = new Option<string?>("--stages") { Description = $"Comma-separated: {string.Join(", ", Stages)} (default all the fixture has)." };
         var device = Cli.DeviceOption();
-        var cmd = new Command("verify", "Check decoding and the encoder stage by stage against reference fixtures.") { model, fixtures, image, pixels, device };
-        cmd.SetAction(p => Cli.Guard(() => Run(p.GetValue(model), p.GetValue(fixtures), p.GetValue(image), p.GetValue(pixels), p.GetValue(device))));
+        var cmd = new Command("verify", "Check decoding, the encoder, the prompt cases and AMG against reference fixtures.") { model, fixtures, image, pixels, stages, device };
+        cmd.SetAction(p => Cli.Guard(() => Run(p.GetValue(model), p.GetValue(fixtures), p.GetValue(image), p.GetValue(pixels),
+            p.GetValue(stages)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), p.GetValue(device))));
         return cmd;
     }
 
-    static int Run(string? modelPath, string? fixtures, string? imagePath, string? pixels, string? deviceName)
+    static readonly string[] Stages = ["encoder", "prompts", "amg"];
+
+    static int Run(string? modelPath, string? fixtures, string? imagePath, string? pixels, string[]? stages, string? deviceName)
     {
+        if (stages?.FirstOrDefault(s => !Stages.Contains(s)) is { } unknown)
+            throw new SamException($"--stages: unknown stage '{unknown}' (stages: {string.Join(", ", Stages)})");
+        bool Runs(string stage) => stages == null || stages.Contains(stage);
         if (fixtures != null && !Directory.Exists(fixtures)) throw new SamException($"--fixtures {fixtures}: folder not found");
         if (imagePath != null && pixels == null && fixtures != null)
             pixels = Path.Combine(EncoderVerification.FolderOf(fixtures, imagePath), "image_rgb.npy");
@@ -41,21 +51,42 @@ public static class VerifyCommand
             return VerifyDecode(imagePath, pixels);
         }
         if (fixtures == null) throw new SamException("--model needs --fixtures: the folder of reference outputs to compare with");
+        var folder = FixtureFolder.Open(fixtures);
+        string? only = imagePath != null ? Path.GetFileNameWithoutExtension(imagePath) : null;
+        if (only != null && !folder.Images.Contains(only))
+            throw new SamException($"--image {imagePath}: the fixtures' meta.json has no image '{only}' (it has {string.Join(", ", folder.Images)})");
 
         var device = Devices.Open(deviceName);
-        using var encoder = SamImageEncoder.Load(modelPath, device);
-        Console.WriteLine($"{Path.GetFileName(modelPath)}: {encoder.Config} on {device}");
+        using var predictor = new SamPredictor(StateDict.Load(modelPath), device);
+        Console.WriteLine($"{Path.GetFileName(modelPath)}: {predictor.Encoder.Config} on {device}");
 
-        Action<string, TimeSpan> encoded = (image, time) => Console.Error.WriteLine($"{image}: encoder {time.TotalSeconds:F2} s");
-        var stages = imagePath != null
-            ? EncoderVerification.RunFromFile(encoder, fixtures, imagePath, pixels, encoded)
-            : EncoderVerification.Run(encoder, fixtures, encoded: encoded);
+        IEnumerable<StageCheck> All()
+        {
+            Action<string, TimeSpan> encoded = (image, time) => Console.Error.WriteLine($"{image}: encoder {time.TotalSeconds:F2} s");
+            if (Runs("encoder"))
+            {
+                var encoder = imagePath != null
+                    ? EncoderVerification.RunFromFile(predictor.Encoder, fixtures, imagePath, pixels, encoded)
+                    : EncoderVerification.Run(predictor.Encoder, fixtures, encoded: encoded);
+                foreach (var c in encoder) yield return c;
+            }
+            if (Runs("prompts"))
+                foreach (var c in PromptVerification.Run(predictor, folder, only != null ? [only] : null)) yield return c;
+            if (Runs("amg"))
+                foreach (var image in AmgVerification.Images(folder).Where(i => only == null || i == only))
+                {
+                    var rgb = imagePath != null ? ImageLoader.Load(imagePath) : RgbImage.FromNpy(Npy.Read(Path.Combine(folder.ImageDir(image), "image_rgb.npy")));
+                    var result = AmgVerification.Generate(predictor, folder, image, rgb);
+                    Console.Error.WriteLine($"{image}: amg {result.Timings.Encoder.TotalSeconds + result.Timings.Decoder.TotalSeconds + result.Timings.Postprocess.TotalSeconds:F2} s");
+                    foreach (var c in AmgVerification.Compare(result, folder, image)) yield return c;
+                }
+        }
         var table = new Table().AddColumns("image", "stage", "max abs err", "rel-L2", "PyTorch fp32 rel-L2", "ratio", "pass");
         var checks = new List<StageCheck>();
-        foreach (var c in stages)
+        foreach (var c in All())
         {
             checks.Add(c);
-            table.AddRow(c.Image, c.Stage, Num(c.MaxAbs), Num(c.RelL2), c.Exact ? "exact" : c.TorchRelL2 is { } t ? Num(t) : "-",
+            table.AddRow(c.Image, c.Stage, Num(c.MaxAbs), Num(c.RelL2), c.Exact ? "exact" : c.TorchRelL2 is { } t ? Num(t) : c.Verdict != null ? "see below" : "-",
                 c.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "-", c.Pass ? "[green]pass[/]" : "[red]FAIL[/]");
         }
         AnsiConsole.Write(table);

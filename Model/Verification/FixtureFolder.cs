@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SamEngine.Engine;
+
+namespace SamEngine.Model;
+
+/// <summary>
+/// A reference fixture folder as the official code's export writes it (see sam-mini's README):
+/// meta.json names the images and their sizes, errors.json gives PyTorch float32's own error on
+/// every stage, and DIR/&lt;image&gt;/ holds the float64 reference arrays, prompt cases and AMG records.
+/// </summary>
+public sealed class FixtureFolder
+{
+    readonly JsonNode meta, errors;
+
+    public string Path { get; }
+
+    FixtureFolder(string path, JsonNode meta, JsonNode errors) => (Path, this.meta, this.errors) = (path, meta, errors);
+
+    public static FixtureFolder Open(string path)
+    {
+        if (!Directory.Exists(path)) throw new SamException($"{path}: fixture folder not found");
+        return new FixtureFolder(path, ReadJson(System.IO.Path.Combine(path, "meta.json")), ReadJson(System.IO.Path.Combine(path, "errors.json")));
+    }
+
+    public IReadOnlyList<string> Images => meta.AsObject().Select(kv => kv.Key).ToList();
+
+    public string ImageDir(string image) => System.IO.Path.Combine(Path, image);
+
+    public (int H, int W) OriginalSize(string image)
+    {
+        var size = meta[image]?["original_size"]?.AsArray() ?? throw new SamException($"{Path}/meta.json: no original_size for {image}");
+        return ((int)size[0]!, (int)size[1]!);
+    }
+
+    /// <summary>errors.json's entry for one stage of one image (e.g. "image_embedding", "cases/box"), null if it has none.</summary>
+    public JsonNode? Errors(string image, string stage) => errors[image]?[stage];
+
+    /// <summary>Every entry of errors.json for stages starting with <paramref name="prefix"/>, over all images.</summary>
+    public IEnumerable<JsonNode> ErrorsLike(string prefix) =>
+        errors.AsObject().SelectMany(image => image.Value!.AsObject().Where(s => s.Key.StartsWith(prefix)).Select(s => s.Value!));
+
+    internal static JsonNode ReadJson(string path)
+    {
+        try { return JsonNode.Parse(File.ReadAllText(path)) ?? throw new SamException($"{path}: empty JSON"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SamException($"{path}: cannot read ({e.Message})", e); }
+        catch (JsonException e) { throw new SamException($"{path}: not valid JSON ({e.Message})", e); }
+    }
+}
