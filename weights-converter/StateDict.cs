@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using SamEngine.FileFormats;
 using SamEngine.Weights.Pth;
 using SamEngine.Weights.Safetensors;
 
@@ -63,8 +64,7 @@ public sealed class StateDict : IDisposable
     /// </summary>
     public static StateDict Load(string path)
     {
-        if (Directory.Exists(path)) throw new CheckpointException(path, "is a folder, not a checkpoint file");
-        if (!File.Exists(path)) throw new CheckpointException(path, "no such file");
+        if (InputFile.Problem(path, out _) is { } problem) throw new CheckpointException(path, problem);
         SafeFileHandle file;
         try
         {
@@ -117,6 +117,23 @@ public sealed class StateDict : IDisposable
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A tensor's values for a model to run on: float32, all finite. NaN or ±Inf weights make every
+    /// output NaN, so a checkpoint holding them is refused here (`sam info` lists them all).
+    /// </summary>
+    public float[] FiniteFloat32(WeightTensor tensor)
+    {
+        var values = tensor.ToFloat32();
+        long count = 0;
+        foreach (var v in values)
+            if (!float.IsFinite(v)) count++;
+        if (count > 0)
+        {
+            throw new CheckpointException(Path, $"tensor '{tensor.Name}' has {count} NaN/Inf values; a checkpoint with non-finite weights is refused (`sam info` lists them)");
+        }
+        return values;
     }
 
     /// <summary>Tensors holding NaN or ±Inf, with how many such values each has (reads every tensor).</summary>

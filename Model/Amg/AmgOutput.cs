@@ -9,7 +9,9 @@ namespace SamEngine.Model;
 /// &lt;name&gt;/ of mask PNGs and metadata.csv, or with RLE a file &lt;name&gt;.json; plus an
 /// overlay picture (&lt;name&gt;/overlay.png, or &lt;name&gt;.overlay.png beside the JSON).
 /// Outputs appear whole or not at all (a temporary folder renamed into place, or atomic files
-/// with the JSON last), so an output that exists is complete and a rerun can skip its image.
+/// stamped last), each stamped as sam's (<see cref="OutputStamp"/>): an output that is stamped
+/// and unchanged is complete, and a rerun skips its image; anything else of that name is not
+/// ours and is never overwritten.
 /// </summary>
 public sealed class AmgOutput(string folder, bool convertToRle)
 {
@@ -23,32 +25,27 @@ public sealed class AmgOutput(string folder, bool convertToRle)
         ConvertToRle ? Path.Combine(Folder, name + ".overlay.png") : Path.Combine(Folder, name, "overlay.png");
 
     public bool IsComplete(string name) => ConvertToRle
-        ? File.Exists(PathFor(name)) && File.Exists(OverlayPathFor(name))
-        : File.Exists(Path.Combine(PathFor(name), "metadata.csv")) && File.Exists(OverlayPathFor(name));
+        ? OutputStamp.IsComplete(PathFor(name), OverlayPathFor(name))
+        : OutputStamp.IsCompleteFolder(PathFor(name));
 
-    /// <summary>Writes an image's outputs, replacing a previous complete output of the same name.</summary>
+    /// <summary>Writes an image's outputs, replacing only a previous output of sam's of the same name.</summary>
     public void Write(string name, RgbImage image, AmgResult result)
     {
         var overlay = AmgOverlay.Draw(image, result);
+        var target = PathFor(name);
         if (ConvertToRle)
         {
-            var path = PathFor(name);
-            if (Directory.Exists(path)) throw new SamException($"{path} is a folder; cannot write the image's JSON there");
+            OutputStamp.CheckMayWrite(target, OverlayPathFor(name));
             MaskOverlay.WritePng(overlay, OverlayPathFor(name));
             var json = Encoding.UTF8.GetBytes(AmgJson.Serialize(result));
-            AtomicFile.Write(path, stream => stream.Write(json));
+            AtomicFile.Write(target, stream => stream.Write(json));
+            OutputStamp.StampFiles("sam amg", target, OverlayPathFor(name));
             return;
         }
-        var target = PathFor(name);
-        if (File.Exists(target)) throw new SamException($"{target} is a file; cannot write the image's mask folder there");
-        AtomicFolder.Write(target, target, temp =>
+        AtomicFolder.Write(target, target, "sam amg", temp =>
         {
             AmgFolder.Write(result, temp);
             MaskOverlay.WritePng(overlay, Path.Combine(temp, "overlay.png"));
-        }, existing =>
-        {
-            if (!File.Exists(Path.Combine(existing, "metadata.csv")))
-                throw new SamException($"{target} exists and is not a mask folder (no metadata.csv); not replaced");
         });
     }
 }

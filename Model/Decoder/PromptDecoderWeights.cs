@@ -23,7 +23,7 @@ internal sealed class PromptDecoderWeights(StateDict weights, Device device, str
         var t = Get(name);
         if (shape.Length > 0 && !t.Shape.SequenceEqual(shape))
             throw new SamException($"checkpoint tensor '{prefix + name}' has shape {Tensor.ShapeText(t.Shape)}, expected {Tensor.ShapeText(shape)}");
-        return t.ToFloat32();
+        return weights.FiniteFloat32(t);
     }
 
     public Tensor Upload(string name, params int[] shape)

@@ -31,17 +31,19 @@ public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int 
     /// <summary>The companion JSON of an embedding .npy: the same path with .json.</summary>
     public static string MetadataPath(string npyPath) => Path.ChangeExtension(npyPath, ".json");
 
-    /// <summary>Writes EMB.npy and EMB.json, both or neither.</summary>
+    /// <summary>Writes EMB.npy and EMB.json, both or neither, replacing only an earlier embedding of sam's (<see cref="OutputStamp"/>).</summary>
     public void Save(string npyPath)
     {
         if (!npyPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             throw new SamException($"{npyPath}: the embedding file name must end in .npy (its metadata goes beside it as .json)");
         var jsonPath = MetadataPath(npyPath);
+        OutputStamp.CheckMayWrite(npyPath, jsonPath);
         bool hadNpy = File.Exists(npyPath);
         Npy.Write(npyPath, new NpyArray(Data, Shape));
         try
         {
             AtomicFile.Write(jsonPath, s => JsonSerializer.Serialize(s, ToJson(Path.GetFileName(npyPath)), new JsonSerializerOptions { WriteIndented = true }));
+            OutputStamp.StampFiles("sam embed", npyPath, jsonPath);
         }
         catch
         {
@@ -66,13 +68,16 @@ public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int 
         ["device"] = Device,
     };
 
+    /// <summary>What an embedding's .json may weigh: ours are under 2 KB.</summary>
+    const long MaxMetadataBytes = 1 << 20;
+
     /// <summary>Reads EMB.npy and its EMB.json, checking that they belong together.</summary>
     public static ImageEmbedding Load(string npyPath)
     {
         var jsonPath = MetadataPath(npyPath);
-        if (!File.Exists(jsonPath)) throw new SamException($"{npyPath}: no metadata file {jsonPath} beside the embedding (written by `sam embed`)");
+        if (!File.Exists(jsonPath) && !Directory.Exists(jsonPath)) throw new SamException($"{npyPath}: no metadata file {jsonPath} beside the embedding (written by `sam embed`)");
         JsonNode root;
-        try { root = JsonNode.Parse(File.ReadAllText(jsonPath)) ?? throw new JsonException("empty document"); }
+        try { root = JsonNode.Parse(InputFile.ReadAllText(jsonPath, jsonPath, MaxMetadataBytes)) ?? throw new JsonException("empty document"); }
         catch (JsonException e) { throw new SamException($"{jsonPath}: not valid JSON ({e.Message})", e); }
         try
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using SamEngine.Engine;
 using SamEngine.FileFormats;
@@ -18,8 +17,8 @@ public static class EncoderVerification
     public static IEnumerable<StageCheck> Run(SamImageEncoder encoder, string fixtures, IReadOnlyCollection<string>? images = null,
         Action<string, TimeSpan>? encoded = null)
     {
-        var meta = ReadJson(Path.Combine(fixtures, "meta.json"));
-        var errors = ReadJson(Path.Combine(fixtures, "errors.json"));
+        var meta = FixtureFolder.ReadJson(Path.Combine(fixtures, "meta.json"));
+        var errors = FixtureFolder.ReadJson(Path.Combine(fixtures, "errors.json"));
         foreach (var image in meta.AsObject().Select(kv => kv.Key).Where(i => images == null || images.Contains(i)))
         {
             var dir = Path.Combine(fixtures, image);
@@ -41,7 +40,7 @@ public static class EncoderVerification
     {
         var image = Path.GetFileNameWithoutExtension(imagePath);
         var dir = FolderOf(fixtures, imagePath);
-        var errors = ReadJson(Path.Combine(fixtures, "errors.json"));
+        var errors = FixtureFolder.ReadJson(Path.Combine(fixtures, "errors.json"));
         var rgb = ImageLoader.Load(imagePath);
         yield return Decode(image, rgb, Npy.Read(pixels ?? Path.Combine(dir, "image_rgb.npy")));
         foreach (var check in RunImage(encoder, dir, image, errors[image], rgb, encoded))
@@ -103,12 +102,5 @@ public static class EncoderVerification
         if (!array.Shape.SequenceEqual(shape))
             throw new SamException($"{path}: reference has shape {array.ShapeText}, the model gives {Tensor.ShapeText(shape)}");
         return array.ToFloat();
-    }
-
-    static JsonNode ReadJson(string path)
-    {
-        try { return JsonNode.Parse(File.ReadAllText(path)) ?? throw new SamException($"{path}: empty JSON"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SamException($"{path}: cannot read ({e.Message})", e); }
-        catch (JsonException e) { throw new SamException($"{path}: not valid JSON ({e.Message})", e); }
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Model;
 
@@ -42,8 +43,7 @@ public sealed class FixtureFolder
 
     internal static JsonNode ReadJson(string path)
     {
-        try { return JsonNode.Parse(File.ReadAllText(path)) ?? throw new SamException($"{path}: empty JSON"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SamException($"{path}: cannot read ({e.Message})", e); }
+        try { return JsonNode.Parse(InputFile.ReadAllText(path, path, 64 << 20)) ?? throw new SamException($"{path}: empty JSON"); }
         catch (JsonException e) { throw new SamException($"{path}: not valid JSON ({e.Message})", e); }
     }
 }

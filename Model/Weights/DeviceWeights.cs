@@ -28,7 +28,7 @@ public sealed class DeviceWeights : IDisposable
             throw new SamException($"checkpoint has no tensor '{key}'");
         if (!stored.Shape.SequenceEqual(shape))
             throw new SamException($"checkpoint tensor '{key}' has shape {Tensor.ShapeText(stored.Shape)}, expected {Tensor.ShapeText(shape)}");
-        return Keep(Tensor.FromArray(Device, stored.ToFloat32(), shape));
+        return Keep(Tensor.FromArray(Device, stateDict.FiniteFloat32(stored), shape));
     }
 
     /// <summary>Takes ownership of a tensor derived from the checkpoint (e.g. a precomputed table).</summary>

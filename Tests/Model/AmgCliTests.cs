@@ -82,7 +82,7 @@ public sealed class AmgCliTests : IDisposable
         var output = Path.Combine(work, "rle");
         var (code, _, error) = Sam(["amg", "--model", model, "--input", image, "--output", output, "--convert-to-rle", .. Fast]);
         Assert.True(code == 0, error);
-        Assert.Equal(["a.json", "a.overlay.png"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal([".a.json.sam-output.json", "a.json", "a.overlay.png"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         var text = File.ReadAllText(Path.Combine(output, "a.json"));
         Assert.StartsWith("[{\"segmentation\": {\"size\": [150, 200], \"counts\": \"", text);
@@ -129,7 +129,7 @@ public sealed class AmgCliTests : IDisposable
         Assert.Equal(Header, lines[0]);
         int n = lines.Length - 1;
         Assert.True(n > 0);
-        var expectedFiles = Enumerable.Range(0, n).Select(i => $"{i}.png").Append("metadata.csv").Append("overlay.png").Order(StringComparer.Ordinal);
+        var expectedFiles = Enumerable.Range(0, n).Select(i => $"{i}.png").Append("metadata.csv").Append("overlay.png").Append(OutputStamp.FolderStampName).Order(StringComparer.Ordinal);
         Assert.Equal(expectedFiles, Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         for (int i = 0; i < n; i++)
         {

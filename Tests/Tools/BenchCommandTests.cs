@@ -116,7 +116,7 @@ public sealed class BenchCommandTests : IDisposable
         var amg = events.Where(e => e.GetProperty("cat").GetString()!.StartsWith("amg/")).ToList();
         Assert.Contains(amg, e => e.GetProperty("cat").GetString()!.StartsWith("amg/encoder"));
         Assert.Contains(amg, e => e.GetProperty("cat").GetString()!.StartsWith("amg/prompt_decoder"));
-        Assert.Equal([trace], Directory.GetFiles(dir));   // no temporary file left
+        Assert.Equal([OutputStamp.StampPathForFiles(trace), trace], Directory.GetFiles(dir).Order(StringComparer.Ordinal));   // no temporary file left
     }
 
     [Theory]

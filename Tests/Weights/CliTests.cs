@@ -39,7 +39,7 @@ public class CliTests
         Assert.True(code == 0, stderr);
         Assert.Equal("", stderr);
         Assert.Contains("202 tensors, 9,165,104 parameters, float32", stdout);
-        Assert.Equal([output], Directory.GetFiles(tmp.Path));
+        Assert.Equal([OutputStamp.StampPathForFiles(output), output], Directory.GetFiles(tmp.Path).Order(StringComparer.Ordinal));
 
         (code, stdout, stderr) = Sam("info", output);
         Assert.True(code == 0, stderr);
@@ -88,7 +88,7 @@ public class CliTests
             ["info", tmp.File("evil.pth")],
             ["info", tmp.File("small.pth")],
         ];
-        string[] says = ["not a PyTorch zip checkpoint", "os.system", "not a SAM state dict", "truncated", "no such file", "--dtype", "does not exist",
+        string[] says = ["not a PyTorch zip checkpoint", "os.system", "not a SAM state dict", "truncated", "file not found", "--dtype", "does not exist",
             "not a PyTorch zip checkpoint", "refusing", "no tensor 'image_encoder.patch_embed.proj.weight'"];
         for (int i = 0; i < runs.Length; i++)
         {
@@ -116,13 +116,14 @@ public class CliTests
     }
 
     [SkippableFact]
-    public void NonFiniteWeightsWarn()
+    public void NonFiniteWeightsAreReportedAndRefused()
     {
         using var sd = StateDict.Load(Fixtures.Require("sam-mini/sam_mini.pth"));
         using var tmp = new TempFolder();
         var tensors = sd.Tensors.Values.Select(t => t.Name != "image_encoder.neck.1.bias" ? t
             : new WeightTensor(t.Name, t.Shape, t.DType, () => { var v = t.ToFloat32(); v[3] = float.NaN; v[7] = float.PositiveInfinity; return v; })).ToList();
-        SafetensorsWriter.Write(tmp.File("nan.safetensors"), tensors, new Dictionary<string, string>());
+        // Written around the writer's own refusal, as a hostile or broken file would come.
+        using (var stream = File.Create(tmp.File("nan.safetensors"))) SafetensorsWriter.WriteTo(stream, tensors, new Dictionary<string, string>(), null);
 
         var (code, stdout, stderr) = Sam("info", tmp.File("nan.safetensors"));
         Assert.Equal(0, code);
@@ -131,7 +132,16 @@ public class CliTests
         Assert.Contains("'image_encoder.neck.1.bias' has 2 NaN/Inf values", stderr);
 
         (code, _, stderr) = Sam("convert", tmp.File("nan.safetensors"), "-o", tmp.File("out.safetensors"));
-        Assert.Equal(0, code);
+        Assert.Equal(1, code);
         Assert.Contains("'image_encoder.neck.1.bias' has 2 NaN/Inf values", stderr);
+        Assert.False(File.Exists(tmp.File("out.safetensors")));
+        Assert.Single(Directory.GetFileSystemEntries(tmp.Path));
+
+        File.Copy(Fixtures.Require("sam-mini/shapes.png"), tmp.File("shapes.png"));
+        (code, _, stderr) = Sam("embed", "--model", tmp.File("nan.safetensors"), "--image", tmp.File("shapes.png"), "-o", tmp.File("e.npy"), "--device", "cpu");
+        Assert.Equal(1, code);
+        Assert.Contains("'image_encoder.neck.1.bias' has 2 NaN/Inf values; a checkpoint with non-finite weights is refused", stderr);
+        Assert.DoesNotContain('\n', stderr.TrimEnd());
+        Assert.False(File.Exists(tmp.File("e.npy")));
     }
 }

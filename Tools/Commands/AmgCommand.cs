@@ -95,8 +95,22 @@ public static class AmgCommand
         var failures = mine.Where(j => j.Clash != null).Select(j => j.Clash!).ToList();
         mine.RemoveAll(j => j.Clash != null);
 
+        bool created = !Directory.Exists(outputDir);
         try { Directory.CreateDirectory(outputDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SamException($"--output {outputDir}: cannot create ({e.Message})"); }
+        try { return Generate(modelPath, outputDir, rle, options, shard, deviceName, batch, all, mine, failures); }
+        finally
+        {
+            // A run that wrote nothing leaves no folder behind.
+            if (created && Directory.Exists(outputDir) && !Directory.EnumerateFileSystemEntries(outputDir).Any()) Directory.Delete(outputDir);
+        }
+    }
+
+    static int Generate(string modelPath, string outputDir, bool rle, AmgOptions options, AmgShard shard, string? deviceName, bool batch,
+        List<Job> all, List<Job> mine, List<string> failures)
+    {
+        // Leftovers of an interrupted run (temporary files of processes that no longer run) go first.
+        TempNames.RemoveStale(outputDir);
         var output = new AmgOutput(Path.GetFullPath(outputDir), rle);
         // A single image is always redone; in a batch, complete outputs are a previous run's work.
         var todo = batch ? mine.Where(j => !output.IsComplete(j.Name)).ToList() : mine;

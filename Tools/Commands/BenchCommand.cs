@@ -42,9 +42,14 @@ public static class BenchCommand
         {
             var folder = Path.GetDirectoryName(Path.GetFullPath(tracePath))!;
             if (!Directory.Exists(folder)) throw new SamException($"--trace {tracePath}: folder {folder} does not exist");
+            OutputStamp.CheckMayWrite(tracePath);
         }
         var report = SamBench.Run(options, message => Console.Error.WriteLine($"bench: {message}"));
-        if (tracePath != null) AtomicFile.Write(tracePath, stream => ProfileReport.WriteChromeTrace(report.Trace, stream));
+        if (tracePath != null)
+        {
+            AtomicFile.Write(tracePath, stream => ProfileReport.WriteChromeTrace(report.Trace, stream));
+            OutputStamp.StampFiles("sam bench", tracePath);
+        }
         if (json) Console.WriteLine(BenchOutput.Json(report));
         else BenchOutput.WriteText(report, profile);
         if (tracePath != null) Console.Error.WriteLine($"bench: wrote {report.Trace.Count} launches to {tracePath}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Weights;
 using SamEngine.Weights.Safetensors;
 
@@ -30,6 +31,7 @@ public static class ConvertCommand
         if (string.Equals(Path.GetFullPath(output), Path.GetFullPath(input), StringComparison.Ordinal))
             throw new SamException($"{output}: the output would overwrite the input; give another -o");
 
+        OutputStamp.CheckMayWrite(output);
         var started = DateTime.UtcNow;
         using var sd = StateDict.Load(input);
         var config = SamConfig.Infer(sd);
@@ -38,7 +40,7 @@ public static class ConvertCommand
         var tensors = config.ExpectedTensors().Select(e => sd.Tensors[e.Name]).ToList();
 
         var summary = SafetensorsWriter.Write(output, tensors, metadata, dtype);
-        InfoCommand.WarnNonFinite(input, summary.NonFinite);
+        OutputStamp.StampFiles("sam convert", output);
         var stored = dtype?.TorchName() ?? InfoCommand.DTypeSummary(sd);
         Console.WriteLine($"{output}: {tensors.Count} tensors, {summary.Parameters:N0} parameters, {stored}, " +
             $"{summary.Bytes / 1e6:F1} MB, {(DateTime.UtcNow - started).TotalSeconds:F1} s ({config.Summary()})");

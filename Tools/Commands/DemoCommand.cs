@@ -76,10 +76,12 @@ public static class DemoCommand
         Profiler.Stop();
         var records = Profiler.Records;
 
-        Directory.CreateDirectory(outDir);
-        MaskOverlay.WritePng(rgb, Path.Combine(outDir, "image.png"));
-        MaskOverlay.WritePng(MaskOverlay.Draw(rgb, pointPrediction, [(px, py, 1)], []), Path.Combine(outDir, "point.png"));
-        MaskOverlay.WritePng(MaskOverlay.Draw(rgb, boxPrediction, [], [boxValues]), Path.Combine(outDir, "box.png"));
+        AtomicFolder.Write(outDir, $"--out {outDir}", "sam demo", folder =>
+        {
+            MaskOverlay.WritePng(rgb, Path.Combine(folder, "image.png"));
+            MaskOverlay.WritePng(MaskOverlay.Draw(rgb, pointPrediction, [(px, py, 1)], []), Path.Combine(folder, "point.png"));
+            MaskOverlay.WritePng(MaskOverlay.Draw(rgb, boxPrediction, [], [boxValues]), Path.Combine(folder, "box.png"));
+        });
 
         var stages = new Table().Title("pipeline").AddColumns("step", "ms", "result");
         stages.AddRow("load + upload weights", F(loadMs), $"{weights.Tensors.Values.Sum(t => t.Length):N0} parameters");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 using SamEngine.Kernels.Check;
 using Spectre.Console;
 
@@ -74,18 +75,18 @@ public static class KernelsCommand
             case "opencl": case "cl": generate = KernelEmitter.EmitOpenCL; extension = ".cl"; break;
             default: throw new SamException($"kernels --emit: unknown target '{kind}': choose ptx or opencl");
         }
-        Directory.CreateDirectory(outDir);
         int count = 0;
-        foreach (var k in KernelEmitter.Find(typeof(KernelChecks).Assembly))
+        AtomicFolder.Write(outDir, $"--out {outDir}", $"sam kernels --emit {kind}", folder =>
         {
-            if (filter != null && !k.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
-            var code = generate(k);
-            var path = Path.Combine(outDir, k.Name + extension);
-            File.WriteAllText(path + ".tmp", code);
-            File.Move(path + ".tmp", path, overwrite: true);
-            Console.WriteLine($"{k.Name,-32} {code.Length,8} chars  {path}");
-            count++;
-        }
+            foreach (var k in KernelEmitter.Find(typeof(KernelChecks).Assembly))
+            {
+                if (filter != null && !k.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
+                var code = generate(k);
+                File.WriteAllText(Path.Combine(folder, k.Name + extension), code);
+                Console.WriteLine($"{k.Name,-32} {code.Length,8} chars  {Path.Combine(outDir, k.Name + extension)}");
+                count++;
+            }
+        });
         Console.WriteLine($"{count} kernels emitted as {kind}");
         return 0;
     }

@@ -17,9 +17,6 @@ namespace SamEngine.Tools.Commands;
 /// </summary>
 public static class SegmentCommand
 {
-    /// <summary>What a previous run leaves in its folder; a folder holding anything else is not replaced.</summary>
-    static readonly string[] OutputFiles = ["masks.npy", "iou_predictions.npy", "low_res_logits.npy", "overlay.png", "result.json"];
-
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "SAM checkpoint (.pth or .safetensors)." };
@@ -30,7 +27,7 @@ public static class SegmentCommand
         var maskInput = new Option<string?>("--mask-input") { Description = "A previous run's low_res_logits.npy (256×256, leading 1s allowed) as the mask prompt." };
         var multimask = new Option<bool>("--multimask") { Description = "Three masks per prompt instead of one." };
         var logits = new Option<bool>("--logits") { Description = "masks.npy holds float32 logits instead of bool masks." };
-        var outDir = new Option<string?>("--out-dir") { Description = "Output folder (created; a previous run's output there is replaced)." };
+        var outDir = new Option<string?>("--out-dir") { Description = "Output folder (created; a previous run's output there is replaced, anything else refused)." };
         var device = Cli.DeviceOption();
         var cmd = new Command("segment", "Masks from point, box and mask prompts.")
         {
@@ -58,7 +55,7 @@ public static class SegmentCommand
         if (points.Length > 0 && boxes.Length > 1)
             throw new SamException("segment: points cannot be combined with several boxes (a batch of boxes takes no points, as in the reference)");
         var outDir = Path.GetFullPath(r.OutDir);
-        CheckOutputFolder(outDir);
+        OutputStamp.CheckMayReplace($"--out-dir {r.OutDir}", outDir);
 
         // Inputs first, so that bad prompts fail before the model is loaded.
         var timings = new Dictionary<string, double>();
@@ -219,19 +216,11 @@ public static class SegmentCommand
         return values;
     }
 
-    static void CheckOutputFolder(string dir)
-    {
-        if (File.Exists(dir)) throw new SamException($"--out-dir {dir} is a file");
-        if (!Directory.Exists(dir)) return;
-        var foreign = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).FirstOrDefault(n => !OutputFiles.Contains(n));
-        if (foreign != null) throw new SamException($"--out-dir {dir} exists and holds {foreign}, which is not a segment output; choose another folder");
-    }
-
     /// <summary>Writes into a fresh sibling folder, then swaps it in; on any failure nothing is left behind.</summary>
     static void WriteAtomically(string dir, Action<string> write)
     {
         var parent = Path.GetDirectoryName(dir) ?? throw new SamException($"--out-dir {dir} has no parent folder");
         if (!Directory.Exists(parent)) throw new SamException($"--out-dir {dir}: folder {parent} does not exist");
-        AtomicFolder.Write(dir, $"--out-dir {dir}", write, _ => CheckOutputFolder(dir));
+        AtomicFolder.Write(dir, $"--out-dir {dir}", "sam segment", write);
     }
 }

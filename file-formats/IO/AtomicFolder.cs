@@ -3,24 +3,29 @@ using SamEngine.Engine;
 namespace SamEngine.FileFormats;
 
 /// <summary>
-/// Writes a folder as a whole or not at all: the content goes to a hidden sibling folder, which
-/// then replaces the target. An existing target is first shown to <c>mayReplace</c>, which throws
-/// if it is not a previous output that may be deleted.
+/// Writes a folder as a whole or not at all: the content goes to a hidden sibling folder, is
+/// stamped as <paramref name="writer"/>'s (<see cref="OutputStamp"/>), and then replaces the
+/// target — which, if it exists, must be an earlier stamped output of sam's, unchanged.
 /// </summary>
 public static class AtomicFolder
 {
     /// <param name="label">how errors name the target (e.g. "--out-dir out").</param>
-    public static void Write(string target, string label, Action<string> write, Action<string> mayReplace)
+    /// <param name="writer">the command, recorded in the stamp (e.g. "sam segment").</param>
+    public static void Write(string target, string label, string writer, Action<string> write)
     {
         var full = Path.GetFullPath(target);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var parent = Path.GetDirectoryName(full);
+        if (parent == null || !Directory.Exists(parent)) throw new SamException($"{label}: folder {parent} does not exist");
+        OutputStamp.CheckMayReplace(label, full);
+        var temp = TempNames.For(full);
         try
         {
             Directory.CreateDirectory(temp);
             write(temp);
+            OutputStamp.StampFolder(temp, writer);
             if (Directory.Exists(full))
             {
-                mayReplace(full);
+                OutputStamp.CheckMayReplace(label, full);
                 Directory.Delete(full, recursive: true);
             }
             Directory.Move(temp, full);

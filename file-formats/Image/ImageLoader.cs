@@ -15,20 +15,10 @@ public static class ImageLoader
     /// <summary>16384² pixels: far above any real photo, and its RGB buffer still fits one .NET array.</summary>
     public const long MaxPixels = 16384L * 16384L;
 
-    public static RgbImage Load(string path)
-    {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new SamException($"image {path}: file not found");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SamException($"image {path}: cannot read ({e.Message})", e);
-        }
-        return Decode(bytes, path);
-    }
+    /// <summary>1 GiB: an image file of 16384² pixels stays far below it in any format read here.</summary>
+    public const long MaxFileBytes = 1L << 30;
+
+    public static RgbImage Load(string path) => Decode(InputFile.ReadAllBytes(path, $"image {path}", MaxFileBytes), path);
 
     /// <summary>Decodes an encoded image held in memory; <paramref name="name"/> names it in errors.</summary>
     public static RgbImage Decode(byte[] bytes, string name)

@@ -15,21 +15,14 @@ public static class Npy
 {
     static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    /// <summary>2 GiB: what one .NET array holds.</summary>
+    public const long MaxFileBytes = 1L << 31;
+
     public static NpyArray Read(string path)
     {
-        FileStream stream;
-        try { stream = File.OpenRead(path); }
-        catch (FileNotFoundException) { throw new SamException($"{path}: file not found"); }
-        catch (DirectoryNotFoundException) { throw new SamException($"{path}: file not found"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SamException($"{path}: cannot open ({e.Message})", e);
-        }
-        using (stream)
-        {
-            if (stream.Length == 0) throw new SamException($"{path}: empty file, not a .npy array");
-            return Read(stream, path);
-        }
+        using var stream = InputFile.OpenRead(path, path, MaxFileBytes);
+        if (stream.Length == 0) throw new SamException($"{path}: empty file, not a .npy array");
+        return Read(stream, path);
     }
 
     /// <summary>Reads one array from a stream; <paramref name="name"/> is used in error messages.</summary>
@@ -59,8 +52,13 @@ public static class Npy
 
             var (dtype, shape) = ParseHeader(header, name);
             long count = 1;
-            foreach (var d in shape) count *= d;
+            foreach (var d in shape)
+                if ((count = d == 0 ? 0 : count > Array.MaxLength / d ? long.MaxValue : count * d) == 0) break;
             if (count > Array.MaxLength) throw new SamException($"{name}: array of shape ({string.Join(", ", shape)}) is too large to load");
+            // The data must be there before anything is allocated for it.
+            long needed = count * dtype.Size();
+            if (stream.CanSeek && needed > stream.Length - stream.Position)
+                throw new SamException($"{name}: truncated .npy data: shape ({string.Join(", ", shape)}) of {dtype.Descr()} needs {needed} bytes, file has {stream.Length - stream.Position}");
 
             var data = dtype.Allocate((int)count);
             var bytes = new NpyArray(data, shape).Bytes;

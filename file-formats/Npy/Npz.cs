@@ -11,7 +11,7 @@ public static class Npz
 {
     public static Dictionary<string, NpyArray> Read(string path)
     {
-        if (!File.Exists(path)) throw new SamException($"{path}: file not found");
+        InputFile.Check(path, path);
         try
         {
             using var zip = ZipFile.OpenRead(path);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using SamEngine.Engine;
+using SamEngine.FileFormats;
 
 namespace SamEngine.Weights.Safetensors;
 
@@ -15,34 +16,27 @@ public sealed record WriteSummary(long Bytes, long Parameters, IReadOnlyList<(st
 /// </summary>
 public static class SafetensorsWriter
 {
+    /// <summary>
+    /// Writes through a temporary file renamed into place (<see cref="AtomicFile"/>). Non-finite
+    /// weights are refused before the rename: a failure leaves nothing behind.
+    /// </summary>
     public static WriteSummary Write(string path, IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype = null)
     {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new SamException($"{path}: the folder {dir} does not exist");
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        WriteSummary? summary = null;
+        AtomicFile.Write(path, stream =>
         {
-            WriteSummary summary;
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            summary = WriteTo(stream, tensors, metadata, dtype);
+            if (summary.NonFinite.Count > 0)
             {
-                summary = WriteTo(stream, tensors, metadata, dtype);
-                stream.Flush(flushToDisk: true);
+                var (name, count) = summary.NonFinite[0];
+                throw new SamException($"{path}: not written: tensor '{name}' has {count} NaN/Inf values" +
+                    (summary.NonFinite.Count > 1 ? $" ({summary.NonFinite.Count - 1} more tensors have some)" : "") + "; a checkpoint with non-finite weights is refused");
             }
-            File.Move(temp, full, overwrite: true);
-            return summary;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SamException($"{path}: cannot write ({e.Message.ReplaceLineEndings(" ")})", e);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        });
+        return summary!;
     }
 
-    static WriteSummary WriteTo(Stream stream, IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype)
+    internal static WriteSummary WriteTo(Stream stream, IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype)
     {
         var header = Header(tensors, metadata, dtype);
         var len = new byte[8];
