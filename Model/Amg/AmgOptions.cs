@@ -29,24 +29,40 @@ public sealed record AmgOptions
     public int MinMaskRegionArea { get; init; }
     public AmgOutputMode OutputMode { get; init; } = AmgOutputMode.BinaryMask;
 
-    /// <summary>The point grid of each crop layer; fails with a one-line message on inconsistent options.</summary>
+    // The documented ranges (README, `sam amg --help`): beyond them a run is a mistake or days of work.
+    public const int MaxPointsPerSide = 512, MaxPointsPerBatch = 1024, MaxCropLayers = 4, MaxDownscaleFactor = 64;
+    /// <summary>Point prompts over all crops: 512² for the whole image, about 45 min of decoder work on 2 CPU cores.</summary>
+    public const long MaxPrompts = 512L * 512;
+    public const double MaxStabilityScoreOffset = 100;
+
+    /// <summary>The point grid of each crop layer; fails with a one-line message on options out of range or inconsistent.</summary>
     public (double X, double Y)[][] LayerPointGrids()
     {
         if ((PointsPerSide == null) == (PointGrids == null))
             throw new SamException("give exactly one of points per side and explicit point grids");
-        if (PointsPerBatch < 1) throw new SamException($"points per batch must be at least 1, got {PointsPerBatch}");
-        if (CropNLayers < 0) throw new SamException($"crop layers must be at least 0, got {CropNLayers}");
-        if (CropNPointsDownscaleFactor < 1) throw new SamException($"crop points downscale factor must be at least 1, got {CropNPointsDownscaleFactor}");
-        if (MinMaskRegionArea < 0) throw new SamException($"min mask region area must be at least 0, got {MinMaskRegionArea}");
-        if (!(CropOverlapRatio >= 0 && CropOverlapRatio < 1)) throw new SamException($"crop overlap ratio must be in [0, 1), got {CropOverlapRatio}");
-        foreach (var (name, value) in new[] { ("pred IoU", PredIouThresh), ("stability score", StabilityScoreThresh), ("box NMS", BoxNmsThresh), ("crop NMS", CropNmsThresh) })
-            if (double.IsNaN(value)) throw new SamException($"{name} threshold is not a number");
-        if (!double.IsFinite(StabilityScoreOffset)) throw new SamException($"stability score offset must be a finite number, got {StabilityScoreOffset}");
+        static void Range(string option, double value, double min, double max, bool maxOpen = false)
+        {
+            if (!(value >= min && (maxOpen ? value < max : value <= max)))
+                throw new SamException($"{option} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be in [{min}, {max}{(maxOpen ? ")" : "]")}");
+        }
+        Range("--points-per-batch", PointsPerBatch, 1, MaxPointsPerBatch);
+        Range("--crop-n-layers", CropNLayers, 0, MaxCropLayers);
+        Range("--crop-n-points-downscale-factor", CropNPointsDownscaleFactor, 1, MaxDownscaleFactor);
+        Range("--min-mask-region-area", MinMaskRegionArea, 0, 16384.0 * 16384);
+        Range("--crop-overlap-ratio", CropOverlapRatio, 0, 1, maxOpen: true);
+        Range("--pred-iou-thresh", PredIouThresh, 0, 1);
+        Range("--stability-score-thresh", StabilityScoreThresh, 0, 1);
+        Range("--box-nms-thresh", BoxNmsThresh, 0, 1);
+        Range("--crop-nms-thresh", CropNmsThresh, 0, 1);
+        Range("--stability-score-offset", StabilityScoreOffset, -MaxStabilityScoreOffset, MaxStabilityScoreOffset);
         if (PointsPerSide is int n)
         {
-            if (n < 1) throw new SamException($"points per side must be at least 1, got {n}");
-            try { return SamEngine.Model.PointGrids.BuildAllLayers(n, CropNLayers, CropNPointsDownscaleFactor); }
+            Range("--points-per-side", n, 1, MaxPointsPerSide);
+            (double X, double Y)[][] layers;
+            try { layers = SamEngine.Model.PointGrids.BuildAllLayers(n, CropNLayers, CropNPointsDownscaleFactor); }
             catch (ArgumentException e) { throw new SamException(e.Message); }
+            CheckWork(layers);
+            return layers;
         }
         var grids = PointGrids!;
         if (grids.Count < CropNLayers + 1)
@@ -57,6 +73,22 @@ public sealed record AmgOptions
             foreach (var (x, y) in grids[i])
                 if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) throw new SamException($"point grid {i} has ({x}, {y}) outside [0, 1]²");
         }
+        CheckWork(grids);
         return [.. grids];
+    }
+
+    /// <summary>Refuses more than <see cref="MaxPrompts"/> point prompts over all crops (layer i has 4^i crops), saying what it would cost.</summary>
+    void CheckWork(IReadOnlyList<(double X, double Y)[]> layers)
+    {
+        long prompts = 0, crops = 0;
+        for (int i = 0; i <= CropNLayers && i < layers.Count; i++)
+        {
+            long layerCrops = 1L << (2 * i);
+            crops += layerCrops;
+            prompts += layerCrops * layers[i].Length;
+        }
+        if (prompts > MaxPrompts)
+            throw new SamException($"{prompts:N0} point prompts over {crops} crop(s): about {prompts * 10 / 1000.0 / 3600:0.#} h of decoder work " +
+                $"at ~10 ms a prompt on a CPU (plus {crops} encoder passes); the limit is {MaxPrompts:N0} prompts (e.g. --points-per-side {MaxPointsPerSide}, no crop layers)");
     }
 }

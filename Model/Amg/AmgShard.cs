@@ -13,6 +13,8 @@ public readonly record struct AmgShard(int Index, int Count)
 {
     public static AmgShard All => new(0, 1);
 
+    public const int MaxShards = 1_000_000;
+
     public static AmgShard Parse(string text)
     {
         var parts = text.Split('/');
@@ -20,7 +22,7 @@ public readonly record struct AmgShard(int Index, int Count)
             || !int.TryParse(parts[0].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int index)
             || !int.TryParse(parts[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int count))
             throw new SamException($"--shard '{text}': expected i/N, e.g. 0/4 for the first of four shards");
-        if (count < 1) throw new SamException($"--shard '{text}': the number of shards must be at least 1");
+        if (count is < 1 or > MaxShards) throw new SamException($"--shard '{text}': the number of shards must be in [1, {MaxShards}]");
         if (index >= count) throw new SamException($"--shard '{text}': shard index {index} must be below the number of shards {count} (indices start at 0)");
         return new AmgShard(index, count);
     }

@@ -85,11 +85,22 @@ public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int 
             if ((int?)root["version"] != Version) throw new SamException($"{jsonPath}: unsupported version {root["version"]} (this build reads {Version})");
             var config = ImageEncoderConfig.FromJson(root["config"] ?? throw new SamException($"{jsonPath}: no config"));
             if ((string?)root["config_digest"] != config.Digest) throw new SamException($"{jsonPath}: config does not match its digest");
+            if (config.ImgSize is < 16 or > 4096 || config.PatchSize < 1 || config.GridSize is < 1 or > 256 || config.OutChans is < 1 or > 4096)
+                throw new SamException($"{jsonPath}: implausible encoder config ({config})");
+            var original = Size(root, "original_size", jsonPath);
+            if ((long)original.H * original.W > ImageLoader.MaxPixels)
+                throw new SamException($"{jsonPath}: original_size {original.H}×{original.W} exceeds the limit of {ImageLoader.MaxPixels} pixels");
+            var input = Size(root, "input_size", jsonPath);
+            if (input != ResizeLongestSide.GetPreprocessShape(original.H, original.W, config.ImgSize))
+                throw new SamException($"{jsonPath}: input_size {input.H}×{input.W} is not what ResizeLongestSide({config.ImgSize}) makes of {original.H}×{original.W}");
             var array = Npy.Read(npyPath);
             int[] expected = [1, config.OutChans, config.GridSize, config.GridSize];
             if (array.DType != NpyDType.Float32 || !array.Shape.SequenceEqual(expected))
                 throw new SamException($"{npyPath}: expected a float32 {Tensor.ShapeText(expected)} embedding, got {array.DType.Descr()} {array.ShapeText}");
-            return new ImageEmbedding((float[])array.Data, array.Shape, Size(root, "original_size", jsonPath), Size(root, "input_size", jsonPath), config)
+            var values = (float[])array.Data;
+            if (Array.FindIndex(values, v => !float.IsFinite(v)) is var bad and >= 0)
+                throw new SamException($"{npyPath}: the embedding holds a non-finite value (NaN/Inf) at index {bad}");
+            return new ImageEmbedding(values, array.Shape, original, input, config)
             {
                 Model = (string?)root["model"],
                 Image = (string?)root["image"],
@@ -102,7 +113,7 @@ public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int 
         }
     }
 
-    static (int, int) Size(JsonNode root, string key, string path)
+    static (int H, int W) Size(JsonNode root, string key, string path)
     {
         if (root[key] is not JsonArray { Count: 2 } a || (int?)a[0] is not > 0 || (int?)a[1] is not > 0)
             throw new SamException($"{path}: {key} must be [height, width] with positive integers");

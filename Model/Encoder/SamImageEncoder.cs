@@ -40,7 +40,13 @@ public sealed class SamImageEncoder : IDisposable
     public ImageEmbedding Embed(RgbImage image)
     {
         var (input, inputSize) = Preprocess.Apply(image, Config.ImgSize);
-        return new ImageEmbedding(Encode(input), [1, Config.OutChans, Config.GridSize, Config.GridSize],
+        var values = Encode(input);
+        // Finite weights and pixels can still overflow somewhere in 12+ blocks: an embedding of NaNs is no result.
+        long bad = 0;
+        foreach (var v in values)
+            if (!float.IsFinite(v)) bad++;
+        if (bad > 0) throw new SamException($"the image encoder produced {bad:N0} non-finite values (NaN/Inf) of {values.Length:N0}: the checkpoint's weights overflow float32 on this image");
+        return new ImageEmbedding(values, [1, Config.OutChans, Config.GridSize, Config.GridSize],
             (image.Height, image.Width), inputSize, Config) { Model = ModelName, Device = Device.Kind.Name() };
     }
 

@@ -109,8 +109,15 @@ public sealed class AmgCliTests : IDisposable
         foreach (var (args, message) in new (string[], string)[]
         {
             (["--shard", "2/2"], "--shard '2/2'"),
-            (["--points-per-side", "0"], "points per side must be at least 1"),
-            (["--crop-overlap-ratio", "1.5"], "crop overlap ratio"),
+            (["--shard", "0/2000000"], "must be in [1, 1000000]"),
+            (["--points-per-side", "0"], "--points-per-side 0: must be in [1, 512]"),
+            (["--points-per-side", "2000"], "--points-per-side 2000: must be in [1, 512]"),
+            (["--points-per-side", "512", "--crop-n-layers", "1"], "1,310,720 point prompts over 5 crop(s): about 3.6 h of decoder work"),
+            (["--crop-n-layers", "10"], "--crop-n-layers 10: must be in [0, 4]"),
+            (["--points-per-batch", "100000"], "--points-per-batch 100000: must be in [1, 1024]"),
+            (["--pred-iou-thresh", "nan"], "--pred-iou-thresh NaN: must be in [0, 1]"),
+            (["--stability-score-offset", "1e300"], "--stability-score-offset 1E+300: must be in [-100, 100]"),
+            (["--crop-overlap-ratio", "1.5"], "--crop-overlap-ratio 1.5: must be in [0, 1)"),
             ([], "missing.png: no such image or folder"),
         })
         {

@@ -232,7 +232,7 @@ public class PthReaderTests
         using var tmp = new TempFolder();
         File.WriteAllBytes(tmp.File("x.bin2"), content);
         Assert.Contains(message, Assert.Throws<CheckpointException>(() => StateDict.Load(tmp.File("x.bin2"))).Message);
-        Assert.Contains("no such file", Assert.Throws<CheckpointException>(() => StateDict.Load(tmp.File("absent.pth"))).Message);
+        Assert.Contains("file not found", Assert.Throws<CheckpointException>(() => StateDict.Load(tmp.File("absent.pth"))).Message);
         Assert.Contains("folder", Assert.Throws<CheckpointException>(() => StateDict.Load(tmp.Path)).Message);
     }
 }

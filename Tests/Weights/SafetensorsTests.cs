@@ -1,3 +1,4 @@
+using SamEngine.Engine;
 using System.Buffers.Binary;
 using System.Text;
 using SamEngine.Weights;
@@ -67,7 +68,13 @@ public class SafetensorsTests
         var values = new[] { 1.00390625f, 1.01171875f, BitConverter.UInt32BitsToSingle(0x3F808001), -3.0f, float.NaN, float.NegativeInfinity };
         var sd = new StateDict(new Dictionary<string, WeightTensor> { ["v"] = new("v", [values.Length], DType.F32, () => values) });
         using var tmp = new TempFolder();
-        var summary = SafetensorsWriter.Write(tmp.File("b.safetensors"), [sd["v"]], new Dictionary<string, string>(), DType.BF16);
+        // The conversion itself, NaN and Inf included; Write refuses such a file (below).
+        WriteSummary summary;
+        using (var stream = File.Create(tmp.File("b.safetensors")))
+            summary = SafetensorsWriter.WriteTo(stream, [sd["v"]], new Dictionary<string, string>(), DType.BF16);
+        Assert.Contains("2 NaN/Inf values", Assert.Throws<SamException>(() =>
+            SafetensorsWriter.Write(tmp.File("refused.safetensors"), [sd["v"]], new Dictionary<string, string>(), DType.BF16)).Message);
+        Assert.False(File.Exists(tmp.File("refused.safetensors")));
         using var back = StateDict.Load(tmp.File("b.safetensors"));
         var got = back["v"].ToFloat32();
         Assert.Equal([1.0f, 1.015625f, 1.0078125f, -3.0f], got[..4]);

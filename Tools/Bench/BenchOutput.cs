@@ -98,7 +98,7 @@ public static class BenchOutput
             ["share"] = Math.Round(k.Share, 4),
             ["gflops"] = Math.Round(k.GflopPerSecond, 2),
         }).ToArray();
-        return JsonSerializer.Serialize(o);
+        return JsonSerializer.Serialize(o, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
     }
 
     static double? Round(double? v) => v == null ? null : Math.Round(v.Value, 3);

@@ -59,7 +59,7 @@ public static class SamBench
 
     public static BenchReport Run(BenchOptions o, Action<string> progress)
     {
-        if (o.Repeat < 1) throw new SamException($"--repeat {o.Repeat}: need at least one timed run");
+        if (o.Repeat is < 1 or > 1000) throw new SamException($"--repeat {o.Repeat}: must be in [1, 1000] timed runs");
         var unknown = o.Stages?.FirstOrDefault(s => !StageNames.Contains(s));
         if (unknown != null) throw new SamException($"--stages: unknown stage '{unknown}' (stages: {string.Join(", ", StageNames)})");
         bool Runs(string stage) => o.Stages == null || o.Stages.Contains(stage);

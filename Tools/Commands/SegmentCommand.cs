@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using SamEngine.Engine;
 using SamEngine.FileFormats;
 using SamEngine.Model;
@@ -17,13 +18,16 @@ namespace SamEngine.Tools.Commands;
 /// </summary>
 public static class SegmentCommand
 {
+    /// <summary>Each point is a token of the decoder's transformer; a batch of boxes is a batch of prompts, each with its own upscaled masks.</summary>
+    const int MaxPoints = 256, MaxBoxes = 1024;
+
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "SAM checkpoint (.pth or .safetensors)." };
         var image = new Option<string?>("--image") { Description = "Image to segment (encoded first)." };
         var embedding = new Option<string?>("--embedding") { Description = "A saved embedding (from `sam embed`) instead of --image." };
-        var point = new Option<string[]>("--point") { Description = "x,y[,label] in original-image pixels; label 1 foreground (default), 0 background. Repeatable." };
-        var box = new Option<string[]>("--box") { Description = "x0,y0,x1,y1 in original-image pixels. Repeat for a batch of boxes (no points then)." };
+        var point = new Option<string[]>("--point") { Description = "x,y[,label] in original-image pixels; label 1 foreground (default), 0 background. Repeatable, up to 256." };
+        var box = new Option<string[]>("--box") { Description = "x0,y0,x1,y1 in original-image pixels. Repeat for a batch of up to 1024 boxes (no points then)." };
         var maskInput = new Option<string?>("--mask-input") { Description = "A previous run's low_res_logits.npy (256×256, leading 1s allowed) as the mask prompt." };
         var multimask = new Option<bool>("--multimask") { Description = "Three masks per prompt instead of one." };
         var logits = new Option<bool>("--logits") { Description = "masks.npy holds float32 logits instead of bool masks." };
@@ -52,6 +56,8 @@ public static class SegmentCommand
         var boxes = r.Boxes.Select(ParseBox).ToArray();
         if (points.Length == 0 && boxes.Length == 0 && r.MaskInput == null)
             throw new SamException("segment: no prompt: give --point, --box or --mask-input");
+        if (points.Length > MaxPoints) throw new SamException($"segment: {points.Length} points; at most {MaxPoints} in one prompt");
+        if (boxes.Length > MaxBoxes) throw new SamException($"segment: {boxes.Length} boxes; at most {MaxBoxes} in one batch");
         if (points.Length > 0 && boxes.Length > 1)
             throw new SamException("segment: points cannot be combined with several boxes (a batch of boxes takes no points, as in the reference)");
         var outDir = Path.GetFullPath(r.OutDir);
@@ -125,7 +131,8 @@ public static class SegmentCommand
             timings["write_ms"] = Lap(clock);
             timings["total_ms"] = total.Elapsed.TotalMilliseconds;
             var result = Describe(r, dev, predictor, prediction, points, boxes, batched, timings);
-            File.WriteAllText(Path.Combine(temp, "result.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(Path.Combine(temp, "result.json"), JsonSerializer.Serialize(result,
+                new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         });
 
         for (int b = 0; b < prediction.Batch; b++)

@@ -24,12 +24,19 @@ public static class ImageLoader
     public static RgbImage Decode(byte[] bytes, string name)
     {
         if (bytes.Length == 0) throw new SamException($"image {name}: file is empty");
-        if (bytes is [0xFF, 0xD8, ..])
+        try
         {
-            try { return JpegDecoder.Decode(bytes, MaxPixels); }
-            catch (JpegException e) { throw new SamException($"image {name}: {e.Message}", e); }
+            if (bytes is [0xFF, 0xD8, ..])
+            {
+                try { return JpegDecoder.Decode(bytes, MaxPixels); }
+                catch (JpegException e) { throw new SamException($"image {name}: {e.Message}", e); }
+            }
+            return DecodeWithStb(bytes, name);
         }
-        return DecodeWithStb(bytes, name);
+        catch (OutOfMemoryException e)
+        {
+            throw new SamException($"image {name}: not enough memory to decode it", e);
+        }
     }
 
     static RgbImage DecodeWithStb(byte[] bytes, string name)

@@ -62,9 +62,15 @@ internal static class PthReader
         long extent = StorageView.Extent(t.Offset, t.Shape, t.Stride);
         if (extent < 0 || extent > s.Elements)
             throw new CheckpointException(path, $"tensor '{Printable(name)}' (offset {t.Offset}, shape [{string.Join(", ", t.Shape)}], stride [{string.Join(", ", t.Stride)}]) reaches past its storage data/{s.Key} of {s.Elements} values");
-        long numel = t.Shape.Aggregate(1L, (a, b) => a * b);
+        long numel = 1;
+        foreach (var d in t.Shape)
+            numel = numel == 0 || d == 0 ? 0 : numel > Array.MaxLength / d ? long.MaxValue : numel * d;
         if (numel > Array.MaxLength / s.DType.Size())
-            throw new CheckpointException(path, $"tensor '{Printable(name)}' has {numel} values, more than one array can hold");
+            throw new CheckpointException(path, $"tensor '{Printable(name)}' has {(numel == long.MaxValue ? "more" : numel.ToString())} values, more than one array can hold");
+        // More values than its storage holds: a stride-0 or overlapping view, which no state dict needs
+        // and which would make a small file read as many gigabytes.
+        if (numel > s.Elements)
+            throw new CheckpointException(path, $"tensor '{Printable(name)}' has {numel} values but its storage data/{s.Key} holds {s.Elements} (a stride-0 or overlapping view)");
         var view = new StorageView(path, file, s.Entry.DataStart, s.DType, t.Offset, t.Shape, t.Stride);
         return new WeightTensor(name, t.Shape, s.DType, view.Reader);
     }
