@@ -74,6 +74,7 @@ public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int 
     /// <summary>Reads EMB.npy and its EMB.json, checking that they belong together.</summary>
     public static ImageEmbedding Load(string npyPath)
     {
+        InputFile.Check(npyPath, npyPath);
         var jsonPath = MetadataPath(npyPath);
         if (!File.Exists(jsonPath) && !Directory.Exists(jsonPath)) throw new SamException($"{npyPath}: no metadata file {jsonPath} beside the embedding (written by `sam embed`)");
         JsonNode root;
