@@ -25,6 +25,22 @@ public static class Program
         root.Subcommands.Add(AmgCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
-        return root.Parse(args).Invoke();
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && args.Length > 0)
+        {
+            // One line, as every user error: the first problem and where help is, not the whole help text.
+            var command = parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ";
+            var first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            Console.Error.WriteLine($"sam: error: {Plain(first.Message)}" +
+                (parsed.Errors.Count > 1 ? $" (and {parsed.Errors.Count - 1} more)" : "") + $"; see `sam {command}--help`");
+            return 1;
+        }
+        return parsed.Invoke();
     }
+
+    static string Plain(string message) => message.ReplaceLineEndings(" ").Trim().TrimEnd('.')
+        .Replace(" as expected type 'System.Int32'", " as an integer")
+        .Replace(" as expected type 'System.Double'", " as a number")
+        .Replace(" as expected type 'System.Single'", " as a number")
+        .Replace(" as expected type 'System.Boolean'", " as true or false");
 }

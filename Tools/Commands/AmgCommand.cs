@@ -29,18 +29,18 @@ public static class AmgCommand
         var input = new Option<string>("--input") { Description = "An image, or a folder of images (its files, not subfolders).", Required = true };
         var output = new Option<string>("--output") { Description = "Output folder: per image a folder of mask PNGs with metadata.csv, or <name>.json with --convert-to-rle; plus an overlay.", Required = true };
         var convertToRle = new Option<bool>("--convert-to-rle") { Description = "Write each image's masks as COCO RLE in one <name>.json instead of PNGs." };
-        var pointsPerSide = new Option<int>("--points-per-side") { Description = "Point prompts per side of the grid over the image.", DefaultValueFactory = _ => defaults.PointsPerSide!.Value };
-        var pointsPerBatch = new Option<int>("--points-per-batch") { Description = "Point prompts per decoder pass (memory against speed).", DefaultValueFactory = _ => defaults.PointsPerBatch };
-        var predIouThresh = new Option<double>("--pred-iou-thresh") { Description = "Drop masks whose predicted IoU is not above this.", DefaultValueFactory = _ => defaults.PredIouThresh };
-        var stabilityThresh = new Option<double>("--stability-score-thresh") { Description = "Drop masks whose stability score is below this.", DefaultValueFactory = _ => defaults.StabilityScoreThresh };
-        var stabilityOffset = new Option<double>("--stability-score-offset") { Description = "Logit offset of the stability score's two thresholds.", DefaultValueFactory = _ => defaults.StabilityScoreOffset };
-        var boxNmsThresh = new Option<double>("--box-nms-thresh") { Description = "Box IoU above which a duplicate mask within a crop is dropped.", DefaultValueFactory = _ => defaults.BoxNmsThresh };
-        var cropNLayers = new Option<int>("--crop-n-layers") { Description = "Layers of crops (layer i has 2^i × 2^i crops) run after the whole image.", DefaultValueFactory = _ => defaults.CropNLayers };
-        var cropNmsThresh = new Option<double>("--crop-nms-thresh") { Description = "Box IoU above which a duplicate mask across crops is dropped.", DefaultValueFactory = _ => defaults.CropNmsThresh };
-        var cropOverlapRatio = new Option<double>("--crop-overlap-ratio") { Description = "Overlap of the first crop layer's crops, as a fraction of the image's short side.", DefaultValueFactory = _ => defaults.CropOverlapRatio };
-        var cropDownscale = new Option<int>("--crop-n-points-downscale-factor") { Description = "Points per side in crop layer i are divided by this to the power i.", DefaultValueFactory = _ => defaults.CropNPointsDownscaleFactor };
-        var minRegionArea = new Option<int>("--min-mask-region-area") { Description = "Remove holes and islands smaller than this many pixels (0: off).", DefaultValueFactory = _ => defaults.MinMaskRegionArea };
-        var shard = new Option<string?>("--shard") { Description = "i/N: process only shard i (from 0) of N of the sorted image list." };
+        var pointsPerSide = new Option<int>("--points-per-side") { Description = "Point prompts per side of the grid over the image, 1–512 (at most 512² prompts over all crops).", DefaultValueFactory = _ => defaults.PointsPerSide!.Value };
+        var pointsPerBatch = new Option<int>("--points-per-batch") { Description = "Point prompts per decoder pass (memory against speed), 1–1024.", DefaultValueFactory = _ => defaults.PointsPerBatch };
+        var predIouThresh = new Option<double>("--pred-iou-thresh") { Description = "Drop masks whose predicted IoU is not above this, 0–1.", DefaultValueFactory = _ => defaults.PredIouThresh };
+        var stabilityThresh = new Option<double>("--stability-score-thresh") { Description = "Drop masks whose stability score is below this, 0–1.", DefaultValueFactory = _ => defaults.StabilityScoreThresh };
+        var stabilityOffset = new Option<double>("--stability-score-offset") { Description = "Logit offset of the stability score's two thresholds, −100–100.", DefaultValueFactory = _ => defaults.StabilityScoreOffset };
+        var boxNmsThresh = new Option<double>("--box-nms-thresh") { Description = "Box IoU above which a duplicate mask within a crop is dropped, 0–1.", DefaultValueFactory = _ => defaults.BoxNmsThresh };
+        var cropNLayers = new Option<int>("--crop-n-layers") { Description = "Layers of crops (layer i has 2^i × 2^i crops) run after the whole image, 0–4.", DefaultValueFactory = _ => defaults.CropNLayers };
+        var cropNmsThresh = new Option<double>("--crop-nms-thresh") { Description = "Box IoU above which a duplicate mask across crops is dropped, 0–1.", DefaultValueFactory = _ => defaults.CropNmsThresh };
+        var cropOverlapRatio = new Option<double>("--crop-overlap-ratio") { Description = "Overlap of the first crop layer's crops, as a fraction of the image's short side, in [0, 1).", DefaultValueFactory = _ => defaults.CropOverlapRatio };
+        var cropDownscale = new Option<int>("--crop-n-points-downscale-factor") { Description = "Points per side in crop layer i are divided by this to the power i, 1–64.", DefaultValueFactory = _ => defaults.CropNPointsDownscaleFactor };
+        var minRegionArea = new Option<int>("--min-mask-region-area") { Description = "Remove holes and islands smaller than this many pixels (0: off), up to 16384².", DefaultValueFactory = _ => defaults.MinMaskRegionArea };
+        var shard = new Option<string?>("--shard") { Description = "i/N: process only shard i (from 0) of N (1–1,000,000) of the sorted image list." };
         var device = Cli.DeviceOption();
         var cmd = new Command("amg", "Automatic mask generation: segment everything in images (scripts/amg.py).")
         {

@@ -23,7 +23,7 @@ public static class BenchCommand
         var arch = new Option<string?>("--arch") { Description = "Official architecture with random weights: vit_b, vit_l, vit_h (or mini, the fixtures' small model)." };
         var model = new Option<string?>("--model") { Description = "A checkpoint (.pth or .safetensors) instead of --arch." };
         var device = Cli.DeviceOption();
-        var repeat = new Option<int>("--repeat") { Description = $"Timed runs per stage after one warm-up (median reported; the decoders run at least 10 and 3). Default {repeatDefault}.", DefaultValueFactory = _ => repeatDefault };
+        var repeat = new Option<int>("--repeat") { Description = $"Timed runs per stage after one warm-up, 1–1000 (median reported; the decoders run at least 10 and 3). Default {repeatDefault}.", DefaultValueFactory = _ => repeatDefault };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
         var profile = new Option<bool>("--profile") { Description = "Every kernel of every stage, and the time per model stage." };
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace (chrome://tracing, Perfetto) of every timed launch to this file." + (traceDefault != null ? $" Default {traceDefault}." : "") };
