@@ -282,8 +282,15 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
         // Keep the bytes of the reported examples only.
         var kept = dumped < 3 ? input : input with { Files = [new FuzzFile(input.Files[0].Name, input.Bytes.AsSpan(0, Math.Min(32, input.Bytes.Length)).ToArray())] };
         failures.Add(new Failure(index, kept, kind, location, detail!, dump));
-        // A case that allocated a lot leaves garbage that would count against the next one's peak RSS.
-        if (Math.Max(o.ThreadBytes, o.ProcessBytes) > 256L << 20) GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        // A case that allocated a lot (or ran out of memory) leaves garbage that would count against the
+        // next one's peak RSS and heap limit: collect it, large objects included, so each case starts alike.
+        if (Math.Max(o.ThreadBytes, o.ProcessBytes) > 256L << 20 || o.Error is OutOfMemoryException)
+        {
+            // Aggressive: the freed memory is decommitted now, not over the next seconds, so it does not
+            // count against the heap limit when the next case allocates.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
     }
 
     sealed record Outcome(bool Finished, Exception? Error, long ThreadBytes, long ProcessBytes, long PeakRssBytes, TimeSpan Time, Task<Exception?> Task);
@@ -294,7 +301,7 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
         long threadBytes = 0;
         PeakRss.Reset();
         long rssBefore = PeakRss.Current();
-        long processBefore = GC.GetTotalAllocatedBytes(precise: false);
+        long processBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var run = Task.Run(() =>
         {
@@ -306,7 +313,7 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
         });
         bool finished = run.Wait(limit) || run.Wait(Grace);
         var time = clock.Elapsed;
-        long processBytes = GC.GetTotalAllocatedBytes(precise: false) - processBefore;
+        long processBytes = GC.GetTotalAllocatedBytes(precise: true) - processBefore;
         long peak = Math.Max(0, PeakRss.Peak() - rssBefore);
         return new Outcome(finished, finished ? error : null, threadBytes, processBytes, peak, time, run);
     }
