@@ -203,6 +203,27 @@ public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
         AssertRefused(path, "corrupt");
     }
 
+    /// <summary>Structures that claim more bytes than the file has: refused before stb sizes a buffer by the claim or reads zeros past the end.</summary>
+    [Fact]
+    public void ClaimsBeyondTheFileAreRefused()
+    {
+        var rgb = new byte[5 * 3 * 3];
+        var bmp = File.ReadAllBytes(Write("small.bmp", (w, s) => w.WriteBmp(rgb, 5, 3, ColorComponents.RedGreenBlue, s)));
+        BitConverter.GetBytes(100000).CopyTo(bmp, 18);   // width: 100000 × 3 pixels from a 102-byte file
+        var path = Path.Combine(dir, "wide.bmp");
+        File.WriteAllBytes(path, bmp);
+        AssertRefused(path, "corrupt BMP (100000×3 pixels of 24 bits need");
+
+        var png = File.ReadAllBytes(Write("small.png", (w, s) => w.WritePng(rgb, 5, 3, ColorComponents.RedGreenBlue, s)));
+        int idat = png.AsSpan().IndexOf("IDAT"u8) - 4;
+        BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(0x7FFFFFF0)).CopyTo(png, idat);
+        path = Path.Combine(dir, "claims.png");
+        File.WriteAllBytes(path, png);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        AssertRefused(path, "corrupt PNG (chunk IDAT claims 2147483632 bytes");
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 << 20);
+    }
+
     /// <summary>A header claiming 40000×40000 must be refused from the header alone, before any pixel buffer exists.</summary>
     [Theory]
     [InlineData("bmp")]

@@ -34,7 +34,9 @@ public sealed class EmbeddingFuzzTests(ITestOutputHelper output) : IDisposable
             var c = configs[i];
             int[] shape = [1, c.OutChans, c.GridSize, c.GridSize];
             var data = Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
-            var e = new ImageEmbedding(data, shape, (48 + i, 64 - i), (48 + i, 64 - i), c) { Model = "fuzz.pth", Image = "fuzz.jpg", Device = "cpu" };
+            (int H, int W) original = (48 + i, 64 - i);
+            var e = new ImageEmbedding(data, shape, original, ResizeLongestSide.GetPreprocessShape(original.H, original.W, c.ImgSize), c)
+                { Model = "fuzz.pth", Image = "fuzz.jpg", Device = "cpu" };
             var path = tmp.File($"seed{i}.npy");
             e.Save(path);
             list.Add(($"config{i}", File.ReadAllText(ImageEmbedding.MetadataPath(path)), File.ReadAllBytes(path)));

@@ -217,7 +217,7 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
     {
         Cases++;
         var o = Measure(input, execute, Timeout);
-        long bound = AllocationBase + AllocationPerInputByte * input.Size;
+        long bound = AllocationBase + AllocationPerInputByte * input.Size + o.Allowance;
         string? kind = null, detail = null;
         string location = Where(o.Error);
         if (o.Error is FuzzFailure ff)
@@ -293,12 +293,23 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
         }
     }
 
-    sealed record Outcome(bool Finished, Exception? Error, long ThreadBytes, long ProcessBytes, long PeakRssBytes, TimeSpan Time, Task<Exception?> Task);
+    sealed record Outcome(bool Finished, Exception? Error, long ThreadBytes, long ProcessBytes, long PeakRssBytes, TimeSpan Time, Task<Exception?> Task)
+    {
+        public long Allowance { get; init; }
+    }
+
+    /// <summary>
+    /// Called by a case that accepted its input: what the accepted result itself legitimately
+    /// costs (an image's pixels), on top of the bound. Refusals get no such allowance.
+    /// </summary>
+    public static void AllowForResult(long bytes) => resultAllowance = bytes;
+
+    [ThreadStatic] static long resultAllowance;
 
     Outcome Measure(FuzzInput input, Action<FuzzInput> execute, TimeSpan limit)
     {
         Exception? error = null;
-        long threadBytes = 0;
+        long threadBytes = 0, allowance = 0;
         PeakRss.Reset();
         long rssBefore = PeakRss.Current();
         long processBefore = GC.GetTotalAllocatedBytes(precise: true);
@@ -306,16 +317,18 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
         var run = Task.Run(() =>
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
+            resultAllowance = 0;
             try { execute(input); }
             catch (Exception e) { error = e; }
             threadBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            allowance = error == null ? resultAllowance : 0;
             return error;
         });
         bool finished = run.Wait(limit) || run.Wait(Grace);
         var time = clock.Elapsed;
         long processBytes = GC.GetTotalAllocatedBytes(precise: true) - processBefore;
         long peak = Math.Max(0, PeakRss.Peak() - rssBefore);
-        return new Outcome(finished, finished ? error : null, threadBytes, processBytes, peak, time, run);
+        return new Outcome(finished, finished ? error : null, threadBytes, processBytes, peak, time, run) { Allowance = allowance };
     }
 
     /// <summary>Failures group by kind and product method (not line: one allocation per dtype is one bug).</summary>

@@ -55,6 +55,7 @@ public static class ImageLoader
             throw new SamException($"image {name}: not a supported image (JPEG, PNG, BMP, GIF, TGA) or a corrupt header{Reason()}");
         }
         CheckSize(name, header.Width, header.Height);
+        if (ImageHeader.Problem(bytes) is { } problem) throw new SamException($"image {name}: {problem}");
 
         ImageResult result;
         try { result = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
