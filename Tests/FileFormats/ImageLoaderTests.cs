@@ -108,7 +108,7 @@ public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
             png.AddRange(BigEndian(data.Length));
             var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
             png.AddRange(typed);
-            png.AddRange(BigEndian((int)Crc32(typed)));
+            png.AddRange(BigEndian((int)SamEngine.FileFormats.Crc32.Compute(typed)));
         }
         Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), (byte)bitDepth, (byte)colorType, 0, 0, 1]);
         if (palette != null)
@@ -222,6 +222,13 @@ public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
         long before = GC.GetTotalAllocatedBytes(precise: true);
         AssertRefused(path, "corrupt PNG (chunk IDAT claims 2147483632 bytes");
         Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 << 20);
+
+        // A damaged critical chunk: libpng (cv2) refuses it; stb would decode it.
+        png = File.ReadAllBytes(Path.Combine(dir, "small.png"));
+        png[png.AsSpan().IndexOf("IDAT"u8) + 6] ^= 0x10;
+        path = Path.Combine(dir, "damaged.png");
+        File.WriteAllBytes(path, png);
+        AssertRefused(path, "corrupt PNG (chunk IDAT fails its CRC check)");
     }
 
     /// <summary>A header claiming 40000×40000 must be refused from the header alone, before any pixel buffer exists.</summary>
@@ -280,7 +287,7 @@ public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
         b.AddRange(BigEndian(width));
         b.AddRange(BigEndian(height));
         b.AddRange([8, 2, 0, 0, 0]);
-        b.AddRange(BigEndian((int)Crc32(b.ToArray().AsSpan(12))));
+        b.AddRange(BigEndian((int)SamEngine.FileFormats.Crc32.Compute(b.ToArray().AsSpan(12))));
         return [.. b];
     }
 
@@ -293,16 +300,6 @@ public class ImageLoaderTests(ITestOutputHelper output) : IDisposable
         1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0,
     ];
 
-    static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = ~0u;
-        foreach (var d in data)
-        {
-            crc ^= d;
-            for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (uint)-(int)(crc & 1));
-        }
-        return ~crc;
-    }
 
     static byte[] BigEndian(int v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
 }

@@ -94,19 +94,9 @@ public sealed class EmbedCommandTests : IDisposable
             s.Write(header);
             s.Write(data);
             var crc = new byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32([.. header[4..], .. data]));
+            BinaryPrimitives.WriteUInt32BigEndian(crc, SamEngine.FileFormats.Crc32.Compute([.. header[4..], .. data]));
             s.Write(crc);
         }
 
-        static uint Crc32(byte[] bytes)
-        {
-            uint c = 0xFFFFFFFF;
-            foreach (var b in bytes)
-            {
-                c ^= b;
-                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            }
-            return ~c;
-        }
     }
 }

@@ -185,6 +185,16 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
         Assert.False(Directory.Exists(stale));
         Assert.True(Directory.Exists(live));    // a running process's (here: this one's)
         Assert.True(Directory.Exists(users));   // not a name sam uses
+
+        // A killed segment or embed left its temporary beside the output: the next run for the same output removes it.
+        var killed = Directory.CreateDirectory(PathOf($".seg.sam-{int.MaxValue - 9}-{Guid.NewGuid():N}.tmp")).FullName;
+        var killedFile = PathOf($".e.npy.sam-{int.MaxValue - 9}-{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(killedFile, "half");
+        Assert.Equal(0, Sam("segment", "--model", Fixtures.Require("sam-mini/sam_mini.pth"), "--image", Fixtures.Require("sam-mini/shapes.png"), "--point", "100,100",
+            "--out-dir", PathOf("seg"), "--device", "cpu").Code);
+        Assert.Equal(0, Sam("embed", "--model", Fixtures.Require("sam-mini/sam_mini.pth"), "--image", Fixtures.Require("sam-mini/shapes.png"), "-o", PathOf("e.npy"), "--device", "cpu").Code);
+        Assert.False(Directory.Exists(killed));
+        Assert.False(File.Exists(killedFile));
     }
 
     static void AssertRefusedOrFails((int Code, string Error) r) => Assert.NotEqual(0, r.Code);

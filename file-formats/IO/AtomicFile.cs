@@ -13,6 +13,7 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir)) throw new SamException($"{path}: folder {dir} does not exist");
+        TempNames.RemoveStale(dir, Path.GetFileName(full)); // what a killed earlier run left for this file
         var temp = TempNames.For(full);
         try
         {

@@ -17,6 +17,7 @@ public static class AtomicFolder
         var parent = Path.GetDirectoryName(full);
         if (parent == null || !Directory.Exists(parent)) throw new SamException($"{label}: folder {parent} does not exist");
         OutputStamp.CheckMayReplace(label, full);
+        TempNames.RemoveStale(parent, Path.GetFileName(full)); // what a killed earlier run left for this folder
         var temp = TempNames.For(full);
         try
         {

@@ -16,12 +16,15 @@ public static partial class TempNames
     [GeneratedRegex(@"^\..+\.sam-(?<pid>\d+)-[0-9a-f]{32}\.tmp$")]
     private static partial Regex Pattern();
 
-    /// <summary>Removes the temporary files and folders in <paramref name="folder"/> whose writing process no longer runs; returns how many.</summary>
-    public static int RemoveStale(string folder)
+    /// <summary>
+    /// Removes the temporary files and folders in <paramref name="folder"/> whose writing process
+    /// no longer runs — only those for <paramref name="target"/> when it is given; returns how many.
+    /// </summary>
+    public static int RemoveStale(string folder, string? target = null)
     {
         if (!Directory.Exists(folder)) return 0;
         int removed = 0;
-        foreach (var entry in Directory.EnumerateFileSystemEntries(folder))
+        foreach (var entry in Directory.EnumerateFileSystemEntries(folder, target == null ? "*" : $".{target}.sam-*.tmp"))
         {
             var m = Pattern().Match(Path.GetFileName(entry));
             if (!m.Success || !int.TryParse(m.Groups["pid"].Value, out int pid) || IsRunning(pid)) continue;

@@ -30,7 +30,11 @@ static class ImageHeader
         return b.Length >= 18 ? TgaProblem(b) : null;
     }
 
-    /// <summary>Every chunk up to IEND must lie within the file.</summary>
+    /// <summary>
+    /// Every chunk up to IEND must lie within the file, and a critical one (upper-case first
+    /// letter: IHDR, PLTE, IDAT, IEND) must match its CRC, as libpng (cv2's decoder) requires;
+    /// stb checks neither.
+    /// </summary>
     static string? PngProblem(ReadOnlySpan<byte> b)
     {
         int pos = 8;
@@ -40,6 +44,8 @@ static class ImageHeader
             var type = System.Text.Encoding.ASCII.GetString(b.Slice(pos + 4, 4));
             if (pos + 12 + length > b.Length)
                 return $"corrupt PNG (chunk {Printable(type)} claims {length} bytes, the file has {Math.Max(0, b.Length - pos - 12)} left)";
+            if (char.IsAsciiLetterUpper(type[0]) && Crc32.Compute(b.Slice(pos + 4, 4 + (int)length)) != BinaryPrimitives.ReadUInt32BigEndian(b[(pos + 8 + (int)length)..]))
+                return $"corrupt PNG (chunk {Printable(type)} fails its CRC check)";
             pos += 12 + (int)length;
             if (type == "IEND") return null;
         }

@@ -136,16 +136,7 @@ internal static class ZipDirectory
     }
 
     /// <summary>The zip (and PNG, gzip) CRC-32, to catch a damaged data.pkl before decoding it.</summary>
-    public static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (var b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (uint)-(int)(crc & 1));
-        }
-        return ~crc;
-    }
+    public static uint Crc32(ReadOnlySpan<byte> data) => FileFormats.Crc32.Compute(data);
 
     static CheckpointException Bad(string path, string problem) => new(path, problem);
 }
