@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(AmgCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && args.Length > 0)
         {
