@@ -61,6 +61,7 @@ public static class SamServer
             ["device_name"] = service.Device.Name,
             ["image_size"] = service.ImageSize,
             ["cached_embeddings"] = service.Store.CachedEmbeddings,
+            ["encodings"] = service.Encodings,
             ["max_upload_bytes"] = (long)o.MaxUploadMb << 20,
         }));
         app.MapPost("/api/images", async (HttpRequest request) =>

@@ -31,6 +31,10 @@ public sealed class SamService : IDisposable
     public bool RandomWeights { get; }
     public int ImageSize => amgPredictor.ImageSize;
 
+    /// <summary>Images encoded since the server started (a cached image never counts again).</summary>
+    public int Encodings => encodings;
+    int encodings;
+
     public SamService(ServeOptions options)
     {
         Options = options;
@@ -81,6 +85,7 @@ public sealed class SamService : IDisposable
             {
                 var clock = Stopwatch.StartNew();
                 var embedding = OnDevice(() => encoder.Embed(rgb)) with { Image = id };
+                Interlocked.Increment(ref encodings);
                 Store.Put(id, embedding);
                 entry.EncodeMs = clock.Elapsed.TotalMilliseconds;
                 entry.Status = "ready";
@@ -117,6 +122,7 @@ public sealed class SamService : IDisposable
         _ = queue.Enqueue(entry.Id, () =>
         {
             var embedding = OnDevice(() => encoder.Embed(ImageLoader.Decode(entry.Bytes, "upload"))) with { Image = entry.Id };
+            Interlocked.Increment(ref encodings);
             Store.Put(entry.Id, embedding);
             entry.Status = "ready";
         });
