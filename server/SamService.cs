@@ -42,8 +42,9 @@ public sealed class SamService : IDisposable
         StateDict weights;
         if (options.Model == null)
         {
-            weights = Model.RandomWeights.Create(SamArchitecture.Parse("vit_b"));
-            (ModelName, ModelDigest) = ("random ViT-B (seed 0)", "sha256:" + Convert.ToHexStringLower(SHA256.HashData("samengine-random-vit_b-seed-0"u8)));
+            var arch = SamArchitecture.Parse(options.Arch);
+            weights = Model.RandomWeights.Create(arch);
+            (ModelName, ModelDigest) = ($"random {arch.Name} (seed 0)", "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"samengine-random-{arch.Name}-seed-0"))));
         }
         else
         {

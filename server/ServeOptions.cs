@@ -3,8 +3,10 @@ namespace SamEngine.Server;
 /// <summary>`sam serve`'s settings; the defaults are what a laptop user wants.</summary>
 public sealed record ServeOptions
 {
-    /// <summary>A checkpoint; null serves the demo's seeded random-weight ViT-B (meaningless masks, real timings).</summary>
+    /// <summary>A checkpoint; null serves seeded random weights of <see cref="Arch"/> (meaningless masks, real timings).</summary>
     public string? Model { get; init; }
+    /// <summary>The official architecture of the random weights when there is no <see cref="Model"/> (vit_b, vit_l, vit_h, mini).</summary>
+    public string Arch { get; init; } = "vit_b";
     public string? Device { get; init; }
     public string Host { get; init; } = "127.0.0.1";
     /// <summary>0 picks a free port (tests, benchmarks).</summary>

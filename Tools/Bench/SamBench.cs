@@ -14,6 +14,10 @@ public sealed record BenchOptions(string? Arch, string? Model, string? Device, i
 
     /// <summary>The file the decode stage reads (default: the image fixtures' large_photo.jpg, where present).</summary>
     public string? Image { get; init; }
+
+    /// <summary>The serve stage's concurrent clients and clicks per client.</summary>
+    public int Clients { get; init; } = 4;
+    public int Clicks { get; init; } = 25;
 }
 
 /// <summary>Everything one `sam bench` run measured.</summary>
@@ -55,7 +59,10 @@ public sealed record BenchReport
 public static class SamBench
 {
     public const int BatchPrompts = 64, AmgPointsPerSide = 32;
-    public static readonly string[] StageNames = ["encoder", "decoder", "decoder_batch64", "amg", "amg_postprocess", "decode"];
+    public static readonly string[] StageNames = ["encoder", "decoder", "decoder_batch64", "amg", "amg_postprocess", "decode", "serve"];
+
+    /// <summary>Stages that build their own model (or none) rather than the bench's predictor.</summary>
+    static readonly string[] StandaloneStages = ["decode", "serve"];
 
     public static BenchReport Run(BenchOptions o, Action<string> progress)
     {
@@ -63,7 +70,8 @@ public static class SamBench
         var unknown = o.Stages?.FirstOrDefault(s => !StageNames.Contains(s));
         if (unknown != null) throw new SamException($"--stages: unknown stage '{unknown}' (stages: {string.Join(", ", StageNames)})");
         bool Runs(string stage) => o.Stages == null || o.Stages.Contains(stage);
-        bool modelStages = StageNames.Where(s => s != "decode").Any(Runs);
+        bool modelStages = StageNames.Except(StandaloneStages).Any(Runs);
+        if (Runs("serve") && (o.Arch == null) == (o.Model == null)) throw new SamException("bench: give exactly one of --arch and --model");
         if (modelStages && (o.Arch == null) == (o.Model == null)) throw new SamException("bench: give exactly one of --arch and --model");
         if (o.Image != null && !File.Exists(o.Image)) throw new SamException($"--image {o.Image}: file not found");
         var arch = o.Arch != null ? SamArchitecture.Parse(o.Arch) : null;
@@ -72,6 +80,8 @@ public static class SamBench
 
         if (Runs("decode")) progress("image decoding, and Pillow's");
         var decode = DecodeBench.Run(o.Image, Runs("decode") ? o.Repeat : 0);
+        if (Runs("serve")) progress($"sam serve under {o.Clients} clients × {o.Clicks} clicks");
+        var serve = Runs("serve") ? ServeLoad.Run(o, o.Clients, o.Clicks) : NotRun("serve");
         if (!modelStages)
             return new BenchReport
             {
@@ -79,7 +89,7 @@ public static class SamBench
                 Device = device,
                 Threads = Environment.ProcessorCount,
                 WeightsBytes = 0,
-                Stages = [.. StageNames.Where(s => s != "decode").Select(s => NotRun(s)), decode],
+                Stages = [.. StageNames.Except(StandaloneStages).Select(s => NotRun(s)), decode, serve],
                 ProcessPeakRssBytes = ProcessMemory.PeakRss(),
                 LoadBefore = loadBefore,
                 LoadAfter = ProcessMemory.LoadAverage(),
@@ -145,7 +155,7 @@ public static class SamBench
             Device = device,
             Threads = Environment.ProcessorCount,
             WeightsBytes = weightsBytes,
-            Stages = [encoderStage, decoder, decoderBatch, amg, amgPost, decode],
+            Stages = [encoderStage, decoder, decoderBatch, amg, amgPost, decode, serve],
             PeakGflops = peak,
             NominalPeakGflops = cpuHost ? FmaPeak.NominalGflops() : null,
             EncoderPoolPeakBytes = encoderPoolPeak,

@@ -29,9 +29,14 @@ public static class BenchCommand
         var trace = new Option<string?>("--trace") { Description = "Write a Chrome trace (chrome://tracing, Perfetto) of every timed launch to this file." + (traceDefault != null ? $" Default {traceDefault}." : "") };
         var stages = new Option<string?>("--stages") { Description = $"Comma-separated stages to time: {string.Join(", ", SamBench.StageNames)} (default all; the decoders use a random embedding without the encoder)." };
         var image = new Option<string?>("--image") { Description = "The file the decode stage reads, timed beside Pillow (default: the image fixtures' large_photo.jpg)." };
-        var cmd = new Command(name, description) { arch, model, device, repeat, stages, image, json, profile, trace };
+        var clients = new Option<int>("--clients") { Description = "The serve stage's concurrent clients, 1–64.", DefaultValueFactory = _ => 4 };
+        var clicks = new Option<int>("--clicks") { Description = "The serve stage's clicks per client, 1–10000.", DefaultValueFactory = _ => 25 };
+        var cmd = new Command(name, description) { arch, model, device, repeat, stages, image, clients, clicks, json, profile, trace };
         cmd.SetAction(p => Cli.Guard(() => Run(new BenchOptions(p.GetValue(arch), p.GetValue(model), p.GetValue(device), p.GetValue(repeat))
-            { Stages = p.GetValue(stages)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Image = p.GetValue(image) },
+            {
+                Stages = p.GetValue(stages)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Image = p.GetValue(image),
+                Clients = p.GetValue(clients), Clicks = p.GetValue(clicks),
+            },
             p.GetValue(json), profileDefault || p.GetValue(profile), p.GetValue(trace) ?? traceDefault)));
         return cmd;
     }
