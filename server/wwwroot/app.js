@@ -195,7 +195,7 @@
     while (status.status === 'pending') {
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       setStatus(`encoding ${file.name} (${status.width}×${status.height})… ` +
-        (status.queue_position > 0 ? `queue position ${status.queue_position}, ` : 'encoding now, ') + `${seconds} s`, { progress: true });
+        (status.queue_position > 0 ? `${status.queue_position} job${status.queue_position === 1 ? '' : 's'} ahead in the queue, ` : 'encoding now, ') + `${seconds} s`, { progress: true });
       await sleep(300);
       if (generation !== imageGeneration) return;
       try { status = await api(`/api/images/${status.id}`); }
