@@ -914,7 +914,7 @@
     const key = e.key.toLowerCase();
     const ctrl = e.ctrlKey || e.metaKey;
     let handled = true;
-    if (key === 'z' && !e.altKey) undo();
+    if (key === 'z' && !e.altKey && !e.shiftKey) undo();
     else if (ctrl) handled = false;
     else if (key === 'c' || e.key === 'Escape') clearAll();
     else if (key === 'e') { if (state.ready) buttons.everything.click(); }
