@@ -84,7 +84,7 @@ public static class SamServer
             Image(service, id);
             var body = request.ContentLength is 0 ? new JsonObject() : await ReadJson(request);
             var result = await service.Amg(id, AmgOptionsOf(body));
-            return Results.Text(AmgJson.Serialize(result), "application/json");
+            return Results.Text(AmgJson.Serialize(result, strict: true), "application/json");
         });
         app.MapGet("/api/images/{id}/embedding", (string id) =>
         {

@@ -80,23 +80,7 @@ public sealed class SamService : IDisposable
             entry.Status = "ready";
             return entry;
         }
-        _ = queue.Enqueue(id, () =>
-        {
-            try
-            {
-                var clock = Stopwatch.StartNew();
-                var embedding = OnDevice(() => encoder.Embed(rgb)) with { Image = id };
-                Interlocked.Increment(ref encodings);
-                Store.Put(id, embedding);
-                entry.EncodeMs = clock.Elapsed.TotalMilliseconds;
-                entry.Status = "ready";
-            }
-            catch (SamException e)
-            {
-                entry.Error = e.Message;
-                entry.Status = "failed";
-            }
-        });
+        Enqueue(entry, () => rgb);
         return entry;
     }
 
@@ -109,25 +93,35 @@ public sealed class SamService : IDisposable
         if (Store.Embedding(id) is { } e) return e;
         if (entry == null) throw ApiError.NotFound($"no image {id}: upload it with POST /api/images");
         if (entry.Status == "failed") throw ApiError.Conflict($"image {id} could not be encoded: {entry.Error}");
-        if (entry.Status == "ready")
-        {
-            // Dropped from the cache since: encode it again (the bytes are still here).
-            Requeue(entry);
-        }
+        if (entry.Status == "ready") Requeue(entry);
         throw ApiError.Conflict($"image {id} is still being encoded (queue position {QueuePosition(id) ?? 0}); ask GET /api/images/{id}");
     }
 
+    // Dropped from the cache since: encode it again from the bytes still held.
     void Requeue(ImageEntry entry)
     {
         entry.Status = "pending";
+        Enqueue(entry, () => ImageLoader.Decode(entry.Bytes, "upload"));
+    }
+
+    void Enqueue(ImageEntry entry, Func<RgbImage> image) =>
         _ = queue.Enqueue(entry.Id, () =>
         {
-            var embedding = OnDevice(() => encoder.Embed(ImageLoader.Decode(entry.Bytes, "upload"))) with { Image = entry.Id };
-            Interlocked.Increment(ref encodings);
-            Store.Put(entry.Id, embedding);
-            entry.Status = "ready";
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                var embedding = OnDevice(() => encoder.Embed(image())) with { Image = entry.Id };
+                Interlocked.Increment(ref encodings);
+                Store.Put(entry.Id, embedding);
+                entry.EncodeMs = clock.Elapsed.TotalMilliseconds;
+                entry.Status = "ready";
+            }
+            catch (SamException e)
+            {
+                entry.Error = e.Message;
+                entry.Status = "failed";
+            }
         });
-    }
 
     public sealed record Prompt(float[,]? Points, int[]? Labels, float[]? Box, string? MaskInput, int? MaskIndex, bool Multimask);
 

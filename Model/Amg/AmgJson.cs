@@ -7,11 +7,13 @@ namespace SamEngine.Model;
 /// The records as scripts/amg.py's json.dump writes them with --convert-to-rle (or as the
 /// uncompressed RLE records): one line, Python's separators ", " and ": ", keys in the
 /// reference's order, floats as Python prints them (NaN for a stability score of 0/0), and
-/// box numbers integral or float as the reference's arrays are.
+/// box numbers integral or float as the reference's arrays are. <c>strict</c> writes standard
+/// JSON instead (RFC 8259 has no NaN): a non-finite score becomes null, for browsers and
+/// JSON.parse; files stay as amg.py writes them.
 /// </summary>
 public static class AmgJson
 {
-    public static string Serialize(AmgResult result)
+    public static string Serialize(AmgResult result, bool strict = false)
     {
         if (result.OutputMode == AmgOutputMode.BinaryMask)
             throw new InvalidOperationException("binary masks have no JSON form (json.dump cannot write arrays): generate with an RLE output mode");
@@ -21,15 +23,16 @@ public static class AmgJson
         {
             var m = result.Masks[i];
             if (i > 0) s.Append(", ");
+            string Number(double x) => strict && !double.IsFinite(x) ? "null" : PyFloat.Json(x);
             s.Append("{\"segmentation\": {\"size\": [").Append(m.Rle.Height).Append(", ").Append(m.Rle.Width).Append("], \"counts\": ");
             if (result.OutputMode == AmgOutputMode.CocoRle) AppendString(s, m.CocoCounts!);
             else s.Append('[').AppendJoin(", ", m.Rle.Counts.Select(c => c.ToString(CultureInfo.InvariantCulture))).Append(']');
             s.Append("}, \"area\": ").Append(m.Area);
             s.Append(", \"bbox\": ");
             AppendBox(s, m.Box.ToXywh(), result.BoxesAreFloat);
-            s.Append(", \"predicted_iou\": ").Append(PyFloat.Json(m.PredictedIou));
-            s.Append(", \"point_coords\": [[").Append(PyFloat.Json(m.PointCoords.X)).Append(", ").Append(PyFloat.Json(m.PointCoords.Y)).Append("]]");
-            s.Append(", \"stability_score\": ").Append(PyFloat.Json(m.StabilityScore));
+            s.Append(", \"predicted_iou\": ").Append(Number(m.PredictedIou));
+            s.Append(", \"point_coords\": [[").Append(Number(m.PointCoords.X)).Append(", ").Append(Number(m.PointCoords.Y)).Append("]]");
+            s.Append(", \"stability_score\": ").Append(Number(m.StabilityScore));
             s.Append(", \"crop_box\": ");
             AppendBox(s, m.CropBox.ToXywh(), result.CropBoxesAreFloat);
             s.Append('}');

@@ -73,6 +73,10 @@ public class AmgOutputFormatTests
         var ours = AmgJson.Serialize(result);
         Assert.Equal(Scoreless(text), Scoreless(ours));
         Assert.Contains("\"stability_score\": NaN", ours);
+        var strict = AmgJson.Serialize(result, strict: true);
+        Assert.Equal(Scoreless(ours), Scoreless(strict));
+        Assert.Contains("\"stability_score\": null", strict);
+        Assert.Equal(result.Masks.Count, System.Text.Json.JsonDocument.Parse(strict).RootElement.GetArrayLength());
         Assert.Throws<InvalidOperationException>(() => AmgJson.Serialize(new AmgResult
         {
             Height = 1, Width = 1, Masks = [], OutputMode = AmgOutputMode.BinaryMask, Timings = result.Timings,

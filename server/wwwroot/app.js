@@ -30,17 +30,10 @@
     return data;
   }
 
-  /**
-   * JSON.parse, also taking the NaN / Infinity that Python's json.dump writes (AMG records as
-   * amg.py writes them: an empty mask's stability_score is NaN when its filter is off) as null.
-   * Undefined when the text is not JSON at all.
-   */
+  /** JSON.parse; undefined when the text is not JSON (a proxy's error page, say). */
   function parseJson(text) {
     if (!text) return null;
-    try { return JSON.parse(text); } catch { /* below */ }
-    // Outside strings only: AMG's records hold no strings but their keys.
-    const tolerant = text.replace(/("(?:[^"\\]|\\.)*")|-?\b(?:NaN|Infinity)\b/g, (m, str) => str || 'null');
-    try { return JSON.parse(tolerant); } catch { return undefined; }
+    try { return JSON.parse(text); } catch { return undefined; }
   }
 
   // ---------------------------------------------------------------- RLE
