@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using SamEngine.Server;
@@ -13,6 +14,8 @@ namespace SamEngine.Tools.Bench;
 /// </summary>
 public static class ServeLoad
 {
+    static long answerBytes;
+
     public static StageResult Run(BenchOptions o, int clients, int clicks)
     {
         if (clients is < 1 or > 64) throw new Engine.SamException($"--clients {clients}: must be in [1, 64]");
@@ -28,6 +31,7 @@ public static class ServeLoad
             for (int i = 0; i < 3; i++) Click(http, id, rng);   // warm-up: JIT, the decoders' first image
 
             var latencies = new List<double>();
+            answerBytes = 0;
             var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             var wall = Stopwatch.StartNew();
             Parallel.For(0, clients, new ParallelOptions { MaxDegreeOfParallelism = clients }, c =>
@@ -52,6 +56,7 @@ public static class ServeLoad
                     ["requests_per_s"] = latencies.Count / seconds,
                     ["clients"] = clients,
                     ["clicks"] = clicks,
+                    ["answer_kb"] = Math.Round(answerBytes / 1024.0 / latencies.Count, 1),
                 },
             };
         }
@@ -77,9 +82,14 @@ public static class ServeLoad
 
     static double Click(HttpClient http, string id, Random rng)
     {
+        // The answer is read whole but not parsed: a client parses on its own machine, not on the server's cores.
         var clock = Stopwatch.StartNew();
-        Send(http.PostAsJsonAsync($"/api/images/{id}/predict", new { points = new[] { new[] { rng.Next(900), rng.Next(600) } }, multimask = true }));
-        return clock.Elapsed.TotalMilliseconds;
+        var response = http.PostAsJsonAsync($"/api/images/{id}/predict", new { points = new[] { new[] { rng.Next(900), rng.Next(600) } }, multimask = true }).GetAwaiter().GetResult();
+        var body = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
+        double ms = clock.Elapsed.TotalMilliseconds;
+        if (!response.IsSuccessStatusCode) throw new Engine.SamException($"serve bench: {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}");
+        Interlocked.Add(ref answerBytes, body.Length);
+        return ms;
     }
 
     static JsonObject Send(Task<HttpResponseMessage> request)
