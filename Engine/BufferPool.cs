@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace SamEngine.Engine;
 
 /// <summary>Raw storage for a tensor: a managed array on the cpu device, device memory elsewhere.</summary>
-public sealed class DeviceBuffer
+internal sealed class DeviceBuffer
 {
     internal DeviceBuffer(long length, float[]? host, MemoryBuffer1D<float, Stride1D.Dense>? gpu)
     {
@@ -22,7 +22,7 @@ public sealed class DeviceBuffer
 /// Reuses buffers by exact length. A forward pass allocates the same activation sizes every
 /// time, so after one warm-up pass every Rent is served from the pool and nothing is allocated.
 /// </summary>
-public sealed class BufferPool : IDisposable
+internal sealed class BufferPool : IDisposable
 {
     readonly Accelerator? accelerator;
     readonly Dictionary<long, Stack<DeviceBuffer>> free = new();

@@ -6,7 +6,7 @@ namespace SamEngine.Engine;
 /// time-slice the cores: a GEMM's or attention's blocks lose the caches they were sized for, and a
 /// loop of equal items finishes unevenly (the encoder's cores sat idle 7% of each pass).
 /// </summary>
-public static class CpuCores
+internal static class CpuCores
 {
     static readonly ParallelOptions OnePerCore = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 

@@ -8,7 +8,7 @@ namespace SamEngine.Engine;
 /// <see cref="WithVariant"/> gives a view of the same device that runs the other kernel family,
 /// sharing buffers and compiled kernels, so tests can hold both families to the reference.
 /// </summary>
-public sealed class Device
+internal sealed class Device
 {
     readonly DeviceCore core;
 

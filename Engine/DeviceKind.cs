@@ -1,7 +1,7 @@
 namespace SamEngine.Engine;
 
 /// <summary>The four places an op can run. Cuda/OpenCL/IlgpuCpu run the ILGPU kernels; Cpu runs native C#.</summary>
-public enum DeviceKind
+internal enum DeviceKind
 {
     Cpu,
     IlgpuCpu,
@@ -14,13 +14,13 @@ public enum DeviceKind
 /// accelerator turns every barrier into an OS-thread sync, so it wants barrier-free kernels.
 /// Both families are tested on every device that can run them.
 /// </summary>
-public enum KernelVariant
+internal enum KernelVariant
 {
     Tuned,
     Portable,
 }
 
-public static class DeviceKindNames
+internal static class DeviceKindNames
 {
     public static string Name(this DeviceKind kind) => kind switch
     {

@@ -7,8 +7,14 @@ using ILGPU.Runtime.OpenCL;
 namespace SamEngine.Engine;
 
 /// <summary>What `sam devices` prints about one device, present or not usable.</summary>
+/// <param name="Kind">Its kind, the name `--device` takes.</param>
+/// <param name="Name">What the hardware calls itself.</param>
+/// <param name="MemoryBytes">Its memory.</param>
+/// <param name="ComputeUnits">Cores or multiprocessors.</param>
+/// <param name="Usable">Whether SamEngine can run on it.</param>
+/// <param name="Note">Why not, or what to know.</param>
 /// <param name="OnHostCores">It computes on this machine's CPU cores (cpu, ilgpu-cpu, a CPU-type OpenCL device): auto picks none but cpu.</param>
-public sealed record DeviceInfo(DeviceKind Kind, string Name, long MemoryBytes, int ComputeUnits, bool Usable, string Note, bool OnHostCores = false);
+internal sealed record DeviceInfo(DeviceKind Kind, string Name, long MemoryBytes, int ComputeUnits, bool Usable, string Note, bool OnHostCores = false);
 
 /// <summary>
 /// Finds devices and opens the one asked for: by name (`--device`, env SAM_DEVICE) or
@@ -16,7 +22,7 @@ public sealed record DeviceInfo(DeviceKind Kind, string Name, long MemoryBytes, 
 /// automatically: it is a kernel emulator, not a place to run models fast; nor is an OpenCL
 /// device that is a CPU (PoCL, Intel's CPU runtime): the native path runs 25–30× faster there.
 /// </summary>
-public static class Devices
+internal static class Devices
 {
     public const string EnvironmentVariable = "SAM_DEVICE";
 

@@ -6,7 +6,7 @@ namespace SamEngine.Engine;
 /// Compiled, loaded kernels of one device, keyed by kernel name and specialization. ILGPU
 /// compilation costs tens of milliseconds per kernel; every launch after the first is a lookup.
 /// </summary>
-public sealed class KernelCache
+internal sealed class KernelCache
 {
     readonly ConcurrentDictionary<string, Delegate> loaded = new();
 

@@ -9,13 +9,13 @@ using ILGPU.Runtime.OpenCL;
 namespace SamEngine.Engine;
 
 /// <summary>One kernel entry point found by its <see cref="SamKernelAttribute"/>.</summary>
-public sealed record KernelEntry(string Name, MethodInfo Method, bool Grouped);
+internal sealed record KernelEntry(string Name, MethodInfo Method, bool Grouped);
 
 /// <summary>
 /// Generates PTX and OpenCL C for every kernel without a GPU or driver: ILGPU's backends are
 /// pure code generators. Lets kernel changes be diffed in review and compiled in CI.
 /// </summary>
-public static class KernelEmitter
+internal static class KernelEmitter
 {
     public static IReadOnlyList<KernelEntry> Find(Assembly assembly) =>
         assembly.GetTypes()

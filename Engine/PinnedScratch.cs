@@ -8,7 +8,7 @@ namespace SamEngine.Engine;
 /// that never split a cache line): a kernel's per-thread scratch, kept in a [ThreadStatic] field of
 /// its own and grown on demand, or an array pinned for good (packed weights).
 /// </summary>
-public static unsafe class PinnedScratch
+internal static unsafe class PinnedScratch
 {
     /// <summary>At least n floats of the buffer in store, which is allocated pinned, or replaced, when too small.</summary>
     public static float* Get(ref float[]? store, long n)

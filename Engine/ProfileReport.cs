@@ -3,10 +3,10 @@ using System.Text.Json;
 namespace SamEngine.Engine;
 
 /// <summary>Per-kernel totals of a profiled run.</summary>
-public sealed record KernelSummary(string Kernel, int Calls, double TotalMs, double Share, double GflopPerSecond, double GBPerSecond);
+internal sealed record KernelSummary(string Kernel, int Calls, double TotalMs, double Share, double GflopPerSecond, double GBPerSecond);
 
 /// <summary>Turns profiler records into the per-kernel table and a Chrome trace.</summary>
-public static class ProfileReport
+internal static class ProfileReport
 {
     public static IReadOnlyList<KernelSummary> ByKernel(IReadOnlyList<LaunchRecord> records) =>
         Summaries(records, r => r.Kernel);

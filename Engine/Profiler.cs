@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace SamEngine.Engine;
 
 /// <summary>One timed kernel launch.</summary>
-public sealed record LaunchRecord(string Kernel, string Stage, string Device, double StartMs, double DurationMs, double Flops, double Bytes);
+internal sealed record LaunchRecord(string Kernel, string Stage, string Device, double StartMs, double DurationMs, double Flops, double Bytes);
 
 /// <summary>
 /// Times launches and attributes them to a kernel name and a model stage. On ILGPU devices the
@@ -12,7 +12,7 @@ public sealed record LaunchRecord(string Kernel, string Stage, string Device, do
 /// serialise the stream; on the native cpu device ops are synchronous and a stopwatch suffices.
 /// Off by default: a disabled launch scope costs one branch.
 /// </summary>
-public static class Profiler
+internal static class Profiler
 {
     // A profiling session belongs to the async flow that started it, so that launches made
     // concurrently elsewhere (other tests, other requests) are not attributed to it.

@@ -6,7 +6,7 @@ namespace SamEngine.Engine;
 /// generic: an emitted entry point needs concrete types.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
-public sealed class SamKernelAttribute : Attribute
+internal sealed class SamKernelAttribute : Attribute
 {
     public SamKernelAttribute(string name) => Name = name;
 

@@ -8,7 +8,7 @@ namespace SamEngine.Engine;
 /// pooled buffer and give it back on Dispose; <see cref="Reshape"/> and <see cref="Slice"/>
 /// return views that share the buffer and own nothing.
 /// </summary>
-public sealed class Tensor : IDisposable
+internal sealed class Tensor : IDisposable
 {
     readonly DeviceBuffer buffer;
     readonly bool owns;

@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// lazily per tensor (from the seed and the tensor's name), so even ViT-H costs no memory until
 /// the weights are uploaded.
 /// </summary>
-public static class RandomWeights
+internal static class RandomWeights
 {
     public static StateDict Create(SamArchitecture arch, int seed = 0)
     {

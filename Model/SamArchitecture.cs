@@ -7,7 +7,7 @@ namespace SamEngine.Model;
 /// models for demos and benchmarks: a real checkpoint's size is always read from its weights.
 /// The prompt encoder and mask decoder are the same for every size.
 /// </summary>
-public sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int NumHeads, int[] GlobalAttnIndexes, int ImageSize = 1024)
+internal sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int NumHeads, int[] GlobalAttnIndexes, int ImageSize = 1024)
 {
     public const int PatchSize = 16, WindowSize = 14, OutChans = 256, MlpRatio = 4;
 

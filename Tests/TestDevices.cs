@@ -7,7 +7,7 @@ namespace SamEngine.Tests;
 /// none of that kind: cpu and ilgpu-cpu are everywhere; opencl where PoCL or a GPU runtime is
 /// visible (.ci/run sets up ../shared/opencl's PoCL), cuda only on a GPU machine.
 /// </summary>
-public static class TestDevices
+internal static class TestDevices
 {
     public static Device Open(string name)
     {

@@ -4,7 +4,7 @@ using SamEngine.Engine;
 namespace SamEngine.Tools;
 
 /// <summary>Options shared by commands, and the one place user errors become one-line messages.</summary>
-public static class Cli
+internal static class Cli
 {
     public static Option<string?> DeviceOption() => new("--device")
     {

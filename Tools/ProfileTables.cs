@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace SamEngine.Tools;
 
 /// <summary>The profiler's per-stage and per-kernel tables, as every command prints them.</summary>
-public static class ProfileTables
+internal static class ProfileTables
 {
     public static void Print(IReadOnlyList<LaunchRecord> records, int stageDepth = 2, int topKernels = 15)
     {

@@ -4,7 +4,7 @@ using SamEngine.Tools.Commands;
 
 namespace SamEngine.Tools;
 
-public static class Program
+internal static class Program
 {
     public static int Main(string[] args)
     {

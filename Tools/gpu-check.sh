@@ -18,10 +18,8 @@ prepare() {
   local fixtures="${SAM_FIXTURES:-$root/../shared/fixtures}/sam-mini"
   [ -f "$fixtures/sam_mini.pth" ] || { echo "gpu-check: $fixtures/sam_mini.pth not found (set SAM_FIXTURES)" >&2; exit 1; }
   rm -rf "$gpu" && mkdir -p "$gpu"
-  # Trimmed (framework only; ILGPU and CoreLib kept whole, see Tools.csproj), one compressed file.
-  dotnet publish "$root/Tools/Tools.csproj" -c Release -r linux-x64 --self-contained -nologo -v quiet \
-    -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:PublishTrimmed=true -p:TrimMode=partial \
-    -p:SuppressTrimAnalysisWarnings=true -p:TreatWarningsAsErrors=false -p:DebugType=none -o "$gpu/bin"
+  # The self-contained single file (its settings: Tools.csproj), no .NET needed there.
+  dotnet publish "$root/Tools/Tools.csproj" -c Release -r linux-x64 -nologo -v quiet -o "$gpu/bin"
   # One image's worth of sam-mini: the checkpoint, the shapes scene, its reference arrays, prompt cases and AMG records.
   tar -cJf "$gpu/sam-mini.tar.xz" -C "$fixtures" sam_mini.pth meta.json errors.json shapes.png \
     shapes/image_rgb.npy shapes/resized.npy shapes/image_embedding.npy shapes/cases shapes/amg.json shapes/amg_params.json

@@ -1,7 +1,7 @@
 namespace SamEngine.Server;
 
 /// <summary>A request the server refuses: a 4xx status and one line saying why.</summary>
-public sealed class ApiError(int status, string message) : Exception(message)
+internal sealed class ApiError(int status, string message) : Exception(message)
 {
     public int Status { get; } = status;
 

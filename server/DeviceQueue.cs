@@ -6,7 +6,7 @@ namespace SamEngine.Server;
 /// Encoder work, one job at a time per device (the encoder already uses every core or the whole
 /// GPU): image encodings and AMG runs, in arrival order, with each job's place in the queue.
 /// </summary>
-public sealed class DeviceQueue : IDisposable
+internal sealed class DeviceQueue : IDisposable
 {
     sealed record Job(string? ImageId, Action Work, TaskCompletionSource Done);
 

@@ -6,7 +6,7 @@ using SamEngine.Model;
 namespace SamEngine.Server;
 
 /// <summary>One uploaded image: its id (from its content), its bytes and size, and where its embedding stands.</summary>
-public sealed class ImageEntry
+internal sealed class ImageEntry
 {
     public required string Id { get; init; }
     public required byte[] Bytes { get; init; }
@@ -30,7 +30,7 @@ public sealed class ImageEntry
 /// with a cache folder, on disk as `sam embed` writes them, so a restart keeps them: a cached
 /// image is never encoded again. Uploaded bytes are kept for AMG and re-encoding, up to a count.
 /// </summary>
-public sealed class ImageStore(long cacheBytes, string? cacheDir, string modelDigest)
+internal sealed class ImageStore(long cacheBytes, string? cacheDir, string modelDigest)
 {
     const int MaxImages = 256;
     readonly object gate = new();

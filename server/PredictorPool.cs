@@ -10,7 +10,7 @@ namespace SamEngine.Server;
 /// own copy of the (small) decoder weights and the image it last decoded for, so a run of clicks
 /// on one image sets its embedding once.
 /// </summary>
-public sealed class PredictorPool : IDisposable
+internal sealed class PredictorPool : IDisposable
 {
     sealed class Slot(SamPredictor predictor)
     {

@@ -21,7 +21,7 @@ namespace SamEngine.Server;
 /// <see cref="SamService"/>, on Kestrel. Binds 127.0.0.1 unless told otherwise, and then only
 /// with a token; every user mistake is a 4xx with {"error": "one line"}.
 /// </summary>
-public static class SamServer
+internal static class SamServer
 {
     public static WebApplication Build(SamService service)
     {

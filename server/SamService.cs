@@ -11,7 +11,7 @@ namespace SamEngine.Server;
 /// What the HTTP endpoints call: the model on its device, the image store, the encoder queue,
 /// the decoder pool, and recent predictions (so one can be fed back as the next mask prompt).
 /// </summary>
-public sealed class SamService : IDisposable
+internal sealed class SamService : IDisposable
 {
     readonly SamImageEncoder encoder;
     readonly SamPredictor amgPredictor;
@@ -171,7 +171,7 @@ public sealed class SamService : IDisposable
         try { options.LayerPointGrids(); }
         catch (SamException e) { throw ApiError.BadRequest(e.Message); }
         AmgResult? result = null;
-        await queue.Enqueue(null, () => result = OnDevice(() => new AutomaticMaskGenerator(amgPredictor, options).Generate(ImageLoader.Decode(entry.Bytes, "upload"))));
+        await queue.Enqueue(null, () => result = OnDevice(() => new SamAutomaticMaskGenerator(amgPredictor, options).Generate(ImageLoader.Decode(entry.Bytes, "upload"))));
         return result!;
     }
 

@@ -1,7 +1,7 @@
 namespace SamEngine.Server;
 
 /// <summary>`sam serve`'s settings; the defaults are what a laptop user wants.</summary>
-public sealed record ServeOptions
+internal sealed record ServeOptions
 {
     /// <summary>A checkpoint; null serves seeded random weights of <see cref="Arch"/> (meaningless masks, real timings).</summary>
     public string? Model { get; init; }

@@ -6,7 +6,7 @@ namespace SamEngine.Weights;
 /// A checkpoint that cannot be used: not a checkpoint, corrupt, truncated, hostile, or not a SAM
 /// state dict. The message is one line and starts with the file's path.
 /// </summary>
-public sealed class CheckpointException : SamException
+internal sealed class CheckpointException : SamException
 {
     public CheckpointException(string path, string problem) : base($"{path}: {problem}") => Path = path;
     public CheckpointException(string path, string problem, Exception inner) : base($"{path}: {problem}", inner) => Path = path;

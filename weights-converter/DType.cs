@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace SamEngine.Weights;
 
 /// <summary>Element type of a stored tensor.</summary>
-public enum DType
+internal enum DType
 {
     F32,
     F16,
@@ -12,7 +12,7 @@ public enum DType
 }
 
 /// <summary>Sizes, names and exact conversions of the stored element types (all little-endian on disk).</summary>
-public static class DTypes
+internal static class DTypes
 {
     public static int Size(this DType t) => t == DType.F32 ? 4 : 2;
 

@@ -25,7 +25,7 @@ namespace SamEngine.Weights;
 /// Everything else (attention projections, tokens, embeddings) keeps its name. A name no rule
 /// knows passes through unchanged, so state-dict validation reports it as unexpected.
 /// </summary>
-public static class HuggingFaceNames
+internal static class HuggingFaceNames
 {
     const string Gaussian = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix";
 

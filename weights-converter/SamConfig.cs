@@ -7,7 +7,7 @@ namespace SamEngine.Weights;
 /// SAM's hyper-parameters, read off the shapes of a state dict (never assumed from a model name):
 /// ViT-B/L/H and any other size come out right. Names follow the official build_sam.
 /// </summary>
-public sealed record SamConfig
+internal sealed record SamConfig
 {
     /// <summary>
     /// Heads of the mask decoder's attentions. The only hyper-parameter the weights cannot show

@@ -6,7 +6,7 @@ using SamEngine.Weights.Safetensors;
 namespace SamEngine.Weights;
 
 /// <summary>Where a state dict came from.</summary>
-public enum CheckpointFormat
+internal enum CheckpointFormat
 {
     /// <summary>Built in memory.</summary>
     Memory,
@@ -21,7 +21,7 @@ public enum CheckpointFormat
 /// index; tensor values stay in the file until <see cref="WeightTensor.ToFloat32"/> asks for
 /// them, so the file stays open until the state dict is disposed.
 /// </summary>
-public sealed class StateDict : IDisposable
+internal sealed class StateDict : IDisposable
 {
     public StateDict(IReadOnlyDictionary<string, WeightTensor> tensors) => Tensors = tensors;
 

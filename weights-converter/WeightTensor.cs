@@ -9,7 +9,7 @@ internal delegate void ByteReader(Span<byte> destination);
 /// One named tensor of a checkpoint: its shape, stored type, and values. Values are read from the
 /// file when asked for (never held twice), so a loaded checkpoint costs no memory until used.
 /// </summary>
-public sealed class WeightTensor
+internal sealed class WeightTensor
 {
     /// <summary>A tensor whose values are produced as float32 (and stored as <paramref name="dtype"/>).</summary>
     public WeightTensor(string name, int[] shape, DType dtype, Func<float[]> read)

@@ -7,7 +7,7 @@ using SamEngine.Kernels.Check;
 namespace SamEngine.Kernels;
 
 /// <summary>Exact GELU: y = x · ½(1 + erf(x/√2)). y may alias x.</summary>
-public static class Gelu
+internal static class Gelu
 {
     // The erf polynomial, exp and the blend: about this many flops per element.
     const double FlopsPerElement = 40;
@@ -51,7 +51,7 @@ public static class Gelu
         x.Select(v => 0.5 * v * MathNet.Numerics.SpecialFunctions.Erfc(-v / Math.Sqrt(2))).ToArray();
 }
 
-public sealed class GeluChecks : ICheckSuite
+internal sealed class GeluChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

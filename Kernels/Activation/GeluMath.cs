@@ -23,7 +23,7 @@ namespace SamEngine.Kernels;
 /// GELU takes the erfc branch directly below z = x/√2 = −1, where 1 + erf(z) would cancel: there
 /// it is accurate relative to its own (small) value, ≤ 1e-6, unlike the textbook formula.
 /// </summary>
-public static class GeluMath
+internal static class GeluMath
 {
     const float InvSqrt2 = 0.70710678118654752f;
     const float Split = 1f;

@@ -6,7 +6,7 @@ using SamEngine.Kernels.Check;
 namespace SamEngine.Kernels;
 
 /// <summary>y = max(x, 0). y may alias x. NaN stays NaN, as in PyTorch.</summary>
-public static class Relu
+internal static class Relu
 {
     public static void Forward(Tensor x, Tensor y)
     {
@@ -39,7 +39,7 @@ public static class Relu
     public static double[] Reference(double[] x) => x.Select(v => Math.Max(v, 0)).ToArray();
 }
 
-public sealed class ReluChecks : ICheckSuite
+internal sealed class ReluChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

@@ -9,7 +9,7 @@ namespace SamEngine.Kernels;
 /// against a tile of keys at a time, the ILGPU kernels one row or one query tile per thread/group.
 /// Like the reference, q is scaled before the product (q·scale)·kᵀ and the rel bias uses the unscaled q.
 /// </summary>
-public static class Attention
+internal static class Attention
 {
     public static void Forward(Tensor q, Tensor k, Tensor v, float scale, Tensor output, RelPosBias? rel = null)
     {

@@ -3,7 +3,7 @@ using SamEngine.Kernels.Check;
 
 namespace SamEngine.Kernels;
 
-public sealed class AttentionChecks : ICheckSuite
+internal sealed class AttentionChecks : ICheckSuite
 {
     /// <summary>
     /// One attention problem; Grid is (qh, qw, kh, kw) when it has the rel-pos bias. Diagonal

@@ -285,7 +285,7 @@ static class AttentionIlgpu
 /// One attention call's dimensions as an ILGPU kernel argument (public because ILGPU's generated
 /// launchers must see the type).
 /// </summary>
-public readonly struct AttentionDims
+internal readonly struct AttentionDims
 {
     public readonly int Nq, Nk, D, Dv, Qw, Kh, Kw, HasRel, Lanes, TileRows;
     public readonly float Scale;

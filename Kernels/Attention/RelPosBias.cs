@@ -8,4 +8,4 @@ namespace SamEngine.Kernels;
 /// add_decomposed_rel_pos). RelH [qh, kh, d] and RelW [qw, kw, d] are get_rel_pos's output, shared
 /// by every batch item and head.
 /// </summary>
-public sealed record RelPosBias(Tensor RelH, Tensor RelW, int Qh, int Qw, int Kh, int Kw);
+internal sealed record RelPosBias(Tensor RelH, Tensor RelW, int Qh, int Qw, int Kh, int Kw);

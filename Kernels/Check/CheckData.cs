@@ -3,7 +3,7 @@ using SamEngine.Engine;
 namespace SamEngine.Kernels.Check;
 
 /// <summary>Seeded inputs for checks: float32 values, with their exact float64 copies for references.</summary>
-public static class CheckData
+internal static class CheckData
 {
     public static float[] Uniform(int seed, long count, float low = -1, float high = 1)
     {

@@ -4,7 +4,7 @@ namespace SamEngine.Kernels.Check;
 /// Error of a float32 result against its float64 reference. RelErr is the max abs error over the
 /// reference's max magnitude, so one tolerance serves inputs of any scale.
 /// </summary>
-public readonly record struct Comparison(double MaxAbsErr, double RefMaxAbs, double RelL2, int NonFinite)
+internal readonly record struct Comparison(double MaxAbsErr, double RefMaxAbs, double RelL2, int NonFinite)
 {
     public double RelErr => RefMaxAbs > 0 ? MaxAbsErr / RefMaxAbs : MaxAbsErr;
 

@@ -7,10 +7,10 @@ namespace SamEngine.Kernels.Check;
 /// given device (outputs pre-filled with NaN so an unwritten element fails) and returns the
 /// comparison.
 /// </summary>
-public sealed record KernelCheck(string Kernel, string Shape, double Tolerance, Func<Device, Comparison> Run);
+internal sealed record KernelCheck(string Kernel, string Shape, double Tolerance, Func<Device, Comparison> Run);
 
 /// <summary>What `sam kernels --check` prints per row.</summary>
-public sealed record CheckResult(string Device, string Variant, string Kernel, string Shape,
+internal sealed record CheckResult(string Device, string Variant, string Kernel, string Shape,
     double MaxAbsErr, double RelErr, double Tolerance, bool Pass, string? Error);
 
 /// <summary>
@@ -18,7 +18,7 @@ public sealed record CheckResult(string Device, string Variant, string Kernel, s
 /// checks needs no registry edit. Cases may depend on the device and variant: barrier-heavy
 /// kernels get small shapes on ilgpu-cpu, where each barrier is an OS-thread sync.
 /// </summary>
-public interface ICheckSuite
+internal interface ICheckSuite
 {
     IEnumerable<KernelCheck> Cases(Device device);
 }

@@ -4,7 +4,7 @@ using SamEngine.Engine;
 namespace SamEngine.Kernels.Check;
 
 /// <summary>The whole sweep: every op's cases on a device, for each kernel family it runs.</summary>
-public static class KernelChecks
+internal static class KernelChecks
 {
     public static IReadOnlyList<ICheckSuite> Suites { get; } = typeof(KernelChecks).Assembly.GetTypes()
         .Where(t => typeof(ICheckSuite).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false })

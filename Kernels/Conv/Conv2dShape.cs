@@ -6,7 +6,7 @@ namespace SamEngine.Kernels;
 /// The validated geometry of one Conv2d call (PyTorch's Ho = ⌊(H + 2p − kh) / s⌋ + 1). Also the
 /// ILGPU kernels' parameter block, hence plain fields.
 /// </summary>
-public readonly struct Conv2dShape
+internal readonly struct Conv2dShape
 {
     public readonly int B, Cin, H, W, Cout, Kh, Kw, Stride, Pad, Ho, Wo, HasBias;
 

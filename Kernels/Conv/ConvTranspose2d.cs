@@ -6,7 +6,7 @@ using SamEngine.Kernels.Check;
 namespace SamEngine.Kernels;
 
 /// <summary>PyTorch ConvTranspose2d with kernel == stride (SAM's 2×2 stride 2 upscaling): x [B, Cin, H, W], weight [Cin, Cout, k, k], optional bias → y [B, Cout, k·H, k·W].</summary>
-public static class ConvTranspose2d
+internal static class ConvTranspose2d
 {
     /// <summary>
     /// With kernel == stride and no padding every output pixel (k·y + ky, k·x + kx) receives exactly
@@ -112,7 +112,7 @@ public static class ConvTranspose2d
 }
 
 /// <summary>The validated geometry of a kernel == stride ConvTranspose2d; also the ILGPU parameter block.</summary>
-public readonly struct ConvTransposeShape
+internal readonly struct ConvTransposeShape
 {
     public readonly int B, Cin, H, W, Cout, K, HasBias;
 
@@ -142,7 +142,7 @@ public readonly struct ConvTransposeShape
     }
 }
 
-public sealed class ConvTranspose2dChecks : ICheckSuite
+internal sealed class ConvTranspose2dChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

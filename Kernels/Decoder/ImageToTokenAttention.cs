@@ -20,7 +20,7 @@ namespace SamEngine.Kernels;
 /// composed form makes four passes over [B, HW, C] tensors and two over the scores.
 /// </para>
 /// </summary>
-public static class ImageToTokenAttention
+internal static class ImageToTokenAttention
 {
     public static void Forward(Tensor k, Tensor? kBias, int headRows, Tensor queries, Tensor? pe, float scale, Tensor u, Tensor outBias,
         Tensor image, Tensor gamma, Tensor beta, float eps, Tensor y)
@@ -117,7 +117,7 @@ public static class ImageToTokenAttention
     }
 }
 
-public sealed class ImageToTokenAttentionChecks : ICheckSuite
+internal sealed class ImageToTokenAttentionChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

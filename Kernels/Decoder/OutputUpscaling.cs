@@ -15,7 +15,7 @@ namespace SamEngine.Kernels;
 /// the second's. The native path uses that to keep each tile of pixels in cache from token to
 /// logit (<see cref="OutputUpscalingCpu"/>); ILGPU devices run the composed ops.
 /// </summary>
-public static class OutputUpscaling
+internal static class OutputUpscaling
 {
     public static void Forward(Tensor keys, Tensor conv1Weight, Tensor conv1Bias, Tensor normWeight, Tensor normBias, float normEps,
         Tensor conv2Weight, Tensor conv2Bias, Tensor hyper, Tensor masks)
@@ -74,7 +74,7 @@ public static class OutputUpscaling
 /// The validated sizes of <see cref="OutputUpscaling"/>: B prompts, an h×w grid of C-channel
 /// tokens, C1 and C2 channels after the two transposed convolutions, M masks.
 /// </summary>
-public readonly record struct OutputUpscalingShape(int B, int H, int W, int C, int C1, int C2, int M)
+internal readonly record struct OutputUpscalingShape(int B, int H, int W, int C, int C1, int C2, int M)
 {
     // Per element of GELU: as Gelu's own count; per element of LayerNorm: as LayerNorm2d's.
     const double GeluFlops = 40, NormFlops = 9;
@@ -112,7 +112,7 @@ public readonly record struct OutputUpscalingShape(int B, int H, int W, int C, i
     }
 }
 
-public sealed class OutputUpscalingChecks : ICheckSuite
+internal sealed class OutputUpscalingChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

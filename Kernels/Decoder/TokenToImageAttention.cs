@@ -17,7 +17,7 @@ namespace SamEngine.Kernels;
 /// maximum grows): <see cref="TokenToImageAttentionCpu"/>.
 /// </para>
 /// </summary>
-public static class TokenToImageAttention
+internal static class TokenToImageAttention
 {
     public static void Forward(Tensor q, Tensor image, Tensor? pe, float scale, Tensor y)
     {
@@ -87,7 +87,7 @@ public static class TokenToImageAttention
     }
 }
 
-public sealed class TokenToImageAttentionChecks : ICheckSuite
+internal sealed class TokenToImageAttentionChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

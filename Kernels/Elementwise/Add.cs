@@ -9,7 +9,7 @@ namespace SamEngine.Kernels;
 /// y = a + b, where b is either a's shape or a trailing block of it repeated over the leading
 /// axes (a bias row, a position embedding added to every batch item). y may alias a.
 /// </summary>
-public static class Add
+internal static class Add
 {
     public static void Forward(Tensor a, Tensor b, Tensor y)
     {
@@ -51,7 +51,7 @@ public static class Add
     }
 }
 
-public sealed class AddChecks : ICheckSuite
+internal sealed class AddChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

@@ -11,7 +11,7 @@ namespace SamEngine.Kernels;
 /// same rule runs 16 long loops instead of one group per 16 items (a 1 M-element add: 5.7 s → 7 ms).
 /// Kernels loop: for (int i = thread; i &lt; s.Count; i += s.Threads).
 /// </summary>
-public readonly record struct GridStride(int Count, int Threads)
+internal readonly record struct GridStride(int Count, int Threads)
 {
     public static GridStride For(Accelerator acc, long count)
     {

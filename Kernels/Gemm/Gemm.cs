@@ -5,7 +5,7 @@ using SamEngine.Engine;
 namespace SamEngine.Kernels;
 
 /// <summary>What the GEMM epilogue applies after alpha·A·B + bias, before the residual.</summary>
-public enum Activation
+internal enum Activation
 {
     None,
     Gelu,
@@ -18,7 +18,7 @@ public enum Activation
 /// transB), C and residual are [batch, M, N], bias is [N]; all contiguous. Rank-2 operands are
 /// batch 1; a rank-2 A or B with a rank-3 C is shared by every batch item. residual may alias C.
 /// </summary>
-public static class Gemm
+internal static class Gemm
 {
     public static void Forward(Tensor a, Tensor b, Tensor c, bool transA = false, bool transB = false, float alpha = 1f,
         Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null)
@@ -90,7 +90,7 @@ public static class Gemm
 }
 
 /// <summary>The validated dimensions of one GEMM call and its operand index maps.</summary>
-public readonly record struct GemmShape(int Batch, int M, int N, int K, bool TransA, bool TransB, bool BatchA, bool BatchB)
+internal readonly record struct GemmShape(int Batch, int M, int N, int K, bool TransA, bool TransB, bool BatchA, bool BatchB)
 {
     public long IndexA(int b, int i, int k) => (BatchA ? (long)b * M * K : 0) + (TransA ? (long)k * M + i : (long)i * K + k);
     public long IndexB(int b, int k, int j) => (BatchB ? (long)b * K * N : 0) + (TransB ? (long)j * K + k : (long)k * N + j);

@@ -9,7 +9,7 @@ namespace SamEngine.Kernels;
 /// folded into strides, so one kernel serves every layout: A(i,k) = a[batch·ABatch + i·ARow + k·ACol],
 /// B(k,j) = b[batch·BBatch + k·BRow + j·BCol].
 /// </summary>
-public struct GemmArgs
+internal struct GemmArgs
 {
     public int M, N, K;
     public int ARow, ACol, BRow, BCol;

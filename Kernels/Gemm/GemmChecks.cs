@@ -9,7 +9,7 @@ namespace SamEngine.Kernels;
 /// is C itself. The barrier-heavy tiled kernel gets only tiny shapes on ilgpu-cpu. A long K over
 /// non-negative inputs holds the sums' rounding to what blocked accumulation achieves.
 /// </summary>
-public sealed class GemmChecks : ICheckSuite
+internal sealed class GemmChecks : ICheckSuite
 {
     enum Residual { None, Separate, AliasC }
 

@@ -23,7 +23,7 @@ static unsafe class GemmMicroKernel
     public static void Run(int kc, float* a, float* b, float* tile) => RunInto(kc, a, MR, b, NR, tile, null, NR, 0, first: true, last: false, default);
 
     /// <summary>
-    /// Whether <see cref="RunInto"/> can finish a tile: unless an activation comes before a
+    /// Whether RunInto can finish a tile: unless an activation comes before a
     /// residual (which may alias C, so must be read before C is written).
     /// </summary>
     public static bool CanStoreDirect(bool residual, in Epilogue e) => e.Activation == Activation.None || !residual;

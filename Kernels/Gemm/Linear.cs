@@ -7,7 +7,7 @@ namespace SamEngine.Kernels;
 /// PyTorch's nn.Linear on the GEMM: y = act(x · Wᵀ + b) + residual, with W stored [out, in]
 /// as in the checkpoint and every leading axis of x folded into rows.
 /// </summary>
-public static class Linear
+internal static class Linear
 {
     // Native packed copies of weights declared constant, dropped with their tensors.
     static readonly ConditionalWeakTable<Tensor, GemmCpu.PackedB> Packed = new();

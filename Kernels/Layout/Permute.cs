@@ -15,7 +15,7 @@ namespace SamEngine.Kernels;
 /// that stay adjacent in x merged, so [B,N,3,H,d]→[3,B,H,N,d] copies whole d-rows and
 /// NCHW→NHWC is a batch of 2D transposes.
 /// </summary>
-public static class Permute
+internal static class Permute
 {
     public const int MaxRank = 6;
 
@@ -199,7 +199,7 @@ public static class Permute
     }
 }
 
-public sealed class PermuteChecks : ICheckSuite
+internal sealed class PermuteChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

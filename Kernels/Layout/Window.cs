@@ -6,7 +6,7 @@ using SamEngine.Kernels.Check;
 namespace SamEngine.Kernels;
 
 /// <summary>SAM's window_partition / window_unpartition: [B, H, W, C] ⇄ [B·nH·nW, win, win, C], zero-padding H, W up to multiples of win (64 → 70 for win 14) and cropping back.</summary>
-public static class Window
+internal static class Window
 {
     /// <summary>windows[(b, wy, wx), iy, ix, c] = x[b, wy·win + iy, wx·win + ix, c], zero where that lies in the padding.</summary>
     public static void Partition(Tensor x, int window, Tensor windows)
@@ -132,7 +132,7 @@ public static class Window
 }
 
 /// <summary>The token grid [B, H, W, C] and its window tiling, validated against both tensors.</summary>
-public readonly record struct WindowGrid(int B, int H, int W, int C, int Win, int NH, int NW)
+internal readonly record struct WindowGrid(int B, int H, int W, int C, int Win, int NH, int NW)
 {
     public static WindowGrid Of(string op, Tensor x, int window, Tensor windows)
     {
@@ -148,7 +148,7 @@ public readonly record struct WindowGrid(int B, int H, int W, int C, int Win, in
     }
 }
 
-public sealed class WindowChecks : ICheckSuite
+internal sealed class WindowChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

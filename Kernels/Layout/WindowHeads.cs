@@ -15,7 +15,7 @@ namespace SamEngine.Kernels;
 /// Merge: o [B·nH·nW·heads, win², hd] → x [B, H, W, C]: the reference's merge of the heads,
 /// (B_, heads, win², hd) → (B_, win, win, heads·hd), then window_unpartition (the padding dropped).
 /// </summary>
-public static class WindowHeads
+internal static class WindowHeads
 {
     public static void Split(Tensor qkv, int window, int heads, Tensor? pad, Tensor split)
     {
@@ -173,7 +173,7 @@ public static class WindowHeads
 /// The token grid [B, H, W, Parts·Heads·Hd] and its window tiling, validated against the
 /// per-head tensor [Parts, B·nH·nW·Heads, win², Hd] (Parts is 3 for q, k, v; 1 for the output).
 /// </summary>
-public readonly record struct WindowHeadsGrid(int B, int H, int W, int Parts, int Heads, int Hd, int Win, int NH, int NW)
+internal readonly record struct WindowHeadsGrid(int B, int H, int W, int Parts, int Heads, int Hd, int Win, int NH, int NW)
 {
     public int Windows => B * NH * NW;
 
@@ -196,7 +196,7 @@ public readonly record struct WindowHeadsGrid(int B, int H, int W, int Parts, in
     }
 }
 
-public sealed class WindowHeadsChecks : ICheckSuite
+internal sealed class WindowHeadsChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

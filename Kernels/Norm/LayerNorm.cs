@@ -18,7 +18,7 @@ namespace SamEngine.Kernels;
 /// var = Σd²/C − (Σd/C)² and the output uses d − Σd/C: a row whose mean is large against its
 /// spread (a constant offset, an outlier channel) keeps full precision.
 /// </summary>
-public static class LayerNorm
+internal static class LayerNorm
 {
     public static void Forward(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y)
     {
@@ -92,7 +92,7 @@ public static class LayerNorm
     static bool Wide(int n) => Vector512.IsHardwareAccelerated && n % 64 == 0;
 
     /// <summary>
-    /// <see cref="Row"/>'s statistics sixteen lanes wide with four independent sums per pass: one chain of
+    /// Row(ReadOnlySpan)'s statistics sixteen lanes wide with four independent sums per pass: one chain of
     /// n/8 dependent adds per statistic made a 256-channel row latency-bound. With bias or residual, the
     /// first pass also finishes the row: s = (s + bias) + residual, written back.
     /// </summary>
@@ -140,7 +140,7 @@ public static class LayerNorm
     }
 
     /// <summary>
-    /// <see cref="Row"/> in three passes of eight lanes, the same statistics: seven TensorPrimitives
+    /// Row(ReadOnlySpan) in three passes of eight lanes, the same statistics: seven TensorPrimitives
     /// calls a row cost more than the arithmetic for the decoder's 256 channels (~250 against ~60 ns).
     /// </summary>
     static void Row256(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps, Span<float> y)
@@ -269,7 +269,7 @@ public static class LayerNorm
     }
 }
 
-public sealed class LayerNormChecks : ICheckSuite
+internal sealed class LayerNormChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

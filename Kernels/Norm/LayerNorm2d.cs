@@ -16,7 +16,7 @@ namespace SamEngine.Kernels;
 /// read neighbouring pixels, so every channel step is one coalesced row read and no reduction
 /// across threads (hence no barrier) is needed.
 /// </summary>
-public static class LayerNorm2d
+internal static class LayerNorm2d
 {
     public static void Forward(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y)
     {
@@ -178,7 +178,7 @@ public static class LayerNorm2d
     }
 }
 
-public sealed class LayerNorm2dChecks : ICheckSuite
+internal sealed class LayerNorm2dChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

@@ -9,7 +9,7 @@ using SamEngine.Kernels.Check;
 namespace SamEngine.Kernels;
 
 /// <summary>SAM's decomposed relative position bias: get_rel_pos (with linear interpolation of the stored table when its length is not 2·max(q,k)−1) and add_decomposed_rel_pos.</summary>
-public static class RelativePosition
+internal static class RelativePosition
 {
     /// <summary>table [L, C] → rel [qSize, kSize, C] (get_rel_pos).</summary>
     public static void GetRelPos(Tensor table, int qSize, int kSize, Tensor rel)
@@ -212,7 +212,7 @@ public static class RelativePosition
 /// (arange · max(k/q, 1) − arange · max(q/k, 1) + (k − 1)·max(q/k, 1)) and truncates them to
 /// integers, so the factors are float32 here too.
 /// </summary>
-public readonly struct RelPosGrid
+internal readonly struct RelPosGrid
 {
     public readonly int L, C, Q, K, MaxRel;
     public readonly float QScale, KScale, Offset;
@@ -240,9 +240,9 @@ public readonly struct RelPosGrid
 }
 
 /// <summary>Query grid qh×qw, key grid kh×kw, head dim C of add_decomposed_rel_pos.</summary>
-public readonly record struct RelPosAdd(int QH, int QW, int KH, int KW, int C);
+internal readonly record struct RelPosAdd(int QH, int QW, int KH, int KW, int C);
 
-public sealed class RelativePositionChecks : ICheckSuite
+internal sealed class RelativePositionChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

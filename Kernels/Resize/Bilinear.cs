@@ -6,7 +6,7 @@ using SamEngine.Kernels.Check;
 namespace SamEngine.Kernels;
 
 /// <summary>F.interpolate(mode="bilinear", align_corners=False, antialias=False) on [B, C, H, W] → [B, C, Ho, Wo].</summary>
-public static class Bilinear
+internal static class Bilinear
 {
     public static void Forward(Tensor x, Tensor y) =>
         Forward(x, x.Rank == 4 ? x.Shape[2] : 0, x.Rank == 4 ? x.Shape[3] : 0, y);
@@ -100,9 +100,9 @@ public static class Bilinear
 }
 
 /// <summary>The H×W top-left region of Planes (B·C) planes of PlaneH×PlaneW, resized to Ho×Wo.</summary>
-public readonly record struct ResizeDims(int Planes, int H, int W, int PlaneH, int PlaneW, int Ho, int Wo);
+internal readonly record struct ResizeDims(int Planes, int H, int W, int PlaneH, int PlaneW, int Ho, int Wo);
 
-public sealed class BilinearChecks : ICheckSuite
+internal sealed class BilinearChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

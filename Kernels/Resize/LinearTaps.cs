@@ -9,7 +9,7 @@ namespace SamEngine.Kernels;
 /// scale to float first and lose up to in·2⁻²⁴ of src (1e-5 relative at 130 → 27) against float64.
 /// Plain fields and no captured state, so ILGPU kernels call it too.
 /// </summary>
-public readonly struct LinearTaps
+internal readonly struct LinearTaps
 {
     public readonly int I0, I1;
     public readonly float W0, W1;

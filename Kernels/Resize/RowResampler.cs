@@ -11,7 +11,7 @@ namespace SamEngine.Kernels;
 /// ILGPU kernel writes it. Bilinear's cpu path and AMG's streamed mask postprocessing both use
 /// these passes, so they compute the same values.
 /// </summary>
-public sealed class RowResampler
+internal sealed class RowResampler
 {
     const int Lanes = 16;
     readonly LinearTaps[] taps;

@@ -18,7 +18,7 @@ namespace SamEngine.Kernels;
 /// millions of rows of a few elements.
 /// </para>
 /// </summary>
-public static class ColumnSoftmax
+internal static class ColumnSoftmax
 {
     // Columns per native work item: R rows of them stay in L1 through the three passes.
     const int Strip = 256;
@@ -126,7 +126,7 @@ public static class ColumnSoftmax
     }
 }
 
-public sealed class ColumnSoftmaxChecks : ICheckSuite
+internal sealed class ColumnSoftmaxChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

@@ -13,7 +13,7 @@ namespace SamEngine.Kernels;
 /// The row maximum is subtracted before exp, so any finite logits work; a row of −∞ gives NaN,
 /// as in PyTorch.
 /// </summary>
-public static class Softmax
+internal static class Softmax
 {
     public static void Forward(Tensor x, Tensor y, float scale = 1f, Tensor? bias = null)
     {
@@ -141,7 +141,7 @@ public static class Softmax
     }
 }
 
-public sealed class SoftmaxChecks : ICheckSuite
+internal sealed class SoftmaxChecks : ICheckSuite
 {
     public IEnumerable<KernelCheck> Cases(Device device)
     {

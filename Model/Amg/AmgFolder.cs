@@ -1,5 +1,3 @@
-using StbImageWriteSharp;
-
 namespace SamEngine.Model;
 
 /// <summary>
@@ -7,20 +5,16 @@ namespace SamEngine.Model;
 /// metadata.csv with one row per mask, every value as Python's str() writes it, lines joined
 /// by "\n" with no newline after the last.
 /// </summary>
-public static class AmgFolder
+internal static class AmgFolder
 {
     public const string Header = "id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,point_input_x,point_input_y,predicted_iou,stability_score,crop_box_x0,crop_box_y0,crop_box_w,crop_box_h";
 
     public static void Write(AmgResult result, string folder)
     {
-        var writer = new ImageWriter();
-        var pixels = new byte[result.Height * result.Width];
         for (int i = 0; i < result.Masks.Count; i++)
         {
             var mask = result.Masks[i].BinaryMask ?? result.Masks[i].Rle.Decode();
-            for (int p = 0; p < pixels.Length; p++) pixels[p] = mask[p] ? (byte)255 : (byte)0;
-            using var stream = File.Create(Path.Combine(folder, $"{i}.png"));
-            writer.WritePng(pixels, result.Width, result.Height, ColorComponents.Grey, stream);
+            File.WriteAllBytes(Path.Combine(folder, $"{i}.png"), MaskPng.Encode(mask, result.Height, result.Width));
         }
         File.WriteAllText(Path.Combine(folder, "metadata.csv"), Metadata(result));
     }

@@ -11,7 +11,7 @@ namespace SamEngine.Model;
 /// JSON instead (RFC 8259 has no NaN): a non-finite score becomes null, for browsers and
 /// JSON.parse; files stay as amg.py writes them.
 /// </summary>
-public static class AmgJson
+internal static class AmgJson
 {
     public static string Serialize(AmgResult result, bool strict = false)
     {

@@ -1,9 +1,18 @@
 using SamEngine.Engine;
+using SamEngine.Model;
 
-namespace SamEngine.Model;
+namespace SamEngine;
 
 /// <summary>The form of each record's segmentation, as the reference's output_mode.</summary>
-public enum AmgOutputMode { BinaryMask, UncompressedRle, CocoRle }
+public enum AmgOutputMode
+{
+    /// <summary>"binary_mask": <see cref="MaskRecord.BinaryMask"/> holds each mask as bools.</summary>
+    BinaryMask,
+    /// <summary>"uncompressed_rle": the run lengths only (<see cref="MaskRecord.Rle"/>), the least memory.</summary>
+    UncompressedRle,
+    /// <summary>"coco_rle": also COCO's compressed string (<see cref="MaskRecord.CocoCounts"/>), what amg.py's JSON holds.</summary>
+    CocoRle,
+}
 
 /// <summary>
 /// SamAutomaticMaskGenerator's parameters, with its defaults (chosen by the authors for ViT-H).
@@ -17,26 +26,35 @@ public sealed record AmgOptions
     public IReadOnlyList<(double X, double Y)[]>? PointGrids { get; init; }
     /// <summary>Prompts per decoder pass: memory against speed, no effect on the masks.</summary>
     public int PointsPerBatch { get; init; } = 64;
+    /// <summary>Masks whose predicted IoU is not above this are dropped (0 keeps all).</summary>
     public double PredIouThresh { get; init; } = 0.88;
+    /// <summary>Masks whose stability score is below this are dropped (0 keeps all).</summary>
     public double StabilityScoreThresh { get; init; } = 0.95;
+    /// <summary>How far above and below the cut-off the stability score thresholds the logits.</summary>
     public double StabilityScoreOffset { get; init; } = 1.0;
+    /// <summary>Box IoU above which the lower-scored of two masks in a crop is dropped as a duplicate.</summary>
     public double BoxNmsThresh { get; init; } = 0.7;
+    /// <summary>Layers of overlapping crops run besides the whole image (layer i has 4^i crops): small objects found better, at more encoder passes.</summary>
     public int CropNLayers { get; init; }
+    /// <summary>Box IoU above which duplicates across crops are dropped.</summary>
     public double CropNmsThresh { get; init; } = 0.7;
+    /// <summary>How much neighbouring crops overlap, as a fraction of the image's length in the first layer.</summary>
     public double CropOverlapRatio { get; init; } = 512.0 / 1500;
+    /// <summary>Points per side in layer i are PointsPerSide / factor^i.</summary>
     public int CropNPointsDownscaleFactor { get; init; } = 1;
     /// <summary>Holes and islands smaller than this many pixels are removed (0: no cleanup).</summary>
     public int MinMaskRegionArea { get; init; }
+    /// <summary>The form of each mask in the records.</summary>
     public AmgOutputMode OutputMode { get; init; } = AmgOutputMode.BinaryMask;
 
     // The documented ranges (README, `sam amg --help`): beyond them a run is a mistake or days of work.
-    public const int MaxPointsPerSide = 512, MaxPointsPerBatch = 1024, MaxCropLayers = 4, MaxDownscaleFactor = 64;
+    internal const int MaxPointsPerSide = 512, MaxPointsPerBatch = 1024, MaxCropLayers = 4, MaxDownscaleFactor = 64;
     /// <summary>Point prompts over all crops: 512² for the whole image, about 45 min of decoder work on 2 CPU cores.</summary>
-    public const long MaxPrompts = 512L * 512;
-    public const double MaxStabilityScoreOffset = 100;
+    internal const long MaxPrompts = 512L * 512;
+    internal const double MaxStabilityScoreOffset = 100;
 
     /// <summary>The point grid of each crop layer; fails with a one-line message on options out of range or inconsistent.</summary>
-    public (double X, double Y)[][] LayerPointGrids()
+    internal (double X, double Y)[][] LayerPointGrids()
     {
         if ((PointsPerSide == null) == (PointGrids == null))
             throw new SamException("give exactly one of points per side and explicit point grids");

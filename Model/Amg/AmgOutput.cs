@@ -13,7 +13,7 @@ namespace SamEngine.Model;
 /// and unchanged is complete, and a rerun skips its image; anything else of that name is not
 /// ours and is never overwritten.
 /// </summary>
-public sealed class AmgOutput(string folder, bool convertToRle)
+internal sealed class AmgOutput(string folder, bool convertToRle)
 {
     public string Folder { get; } = folder;
     public bool ConvertToRle { get; } = convertToRle;

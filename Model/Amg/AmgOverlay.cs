@@ -6,7 +6,7 @@ namespace SamEngine.Model;
 /// A picture of automatic mask generation: every mask tinted in its own colour with its outline,
 /// largest first so that smaller masks stay visible on top (as the official notebook shows them).
 /// </summary>
-public static class AmgOverlay
+internal static class AmgOverlay
 {
     public static RgbImage Draw(RgbImage image, AmgResult result)
     {

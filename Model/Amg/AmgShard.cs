@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// exactly one shard, shard sizes differ by at most one, and the split depends only on the list,
 /// so N processes on N machines divide a corpus without talking to each other.
 /// </summary>
-public readonly record struct AmgShard(int Index, int Count)
+internal readonly record struct AmgShard(int Index, int Count)
 {
     public static AmgShard All => new(0, 1);
 

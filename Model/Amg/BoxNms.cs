@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// box goes first (AMG depends on it: all masks of a crop share one score in the cross-crop
 /// NMS, and all unchanged masks one score after small-region cleanup).
 /// </summary>
-public static class BoxNms
+internal static class BoxNms
 {
     /// <summary>torchvision.ops.nms: the kept indices, highest score first.</summary>
     public static int[] Nms(IReadOnlyList<BoxXyxy> boxes, ReadOnlySpan<double> scores, double iouThreshold)

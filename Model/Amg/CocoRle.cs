@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// bit 5 says another character follows, bit 4 of the last one is the sign, and each
 /// character is offset by 48 to stay printable.
 /// </summary>
-public static class CocoRle
+internal static class CocoRle
 {
     public static string Encode(IReadOnlyList<int> counts)
     {

@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// numbering components by the first block that holds one of their pixels gives OpenCV's
 /// labels. The numbering only matters where the reference picks a component by index.
 /// </summary>
-public static class ConnectedComponents
+internal static class ConnectedComponents
 {
     /// <summary>
     /// Labels the row-major h×w mask into <paramref name="labels"/> and returns the area of each

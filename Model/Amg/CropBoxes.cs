@@ -5,7 +5,7 @@ namespace SamEngine.Model;
 /// 2^i × 2^i grid of overlapping crops. Integer arithmetic as the reference's
 /// generate_crop_boxes (truncations and ceilings at the same places), so crop boxes match it.
 /// </summary>
-public static class CropBoxes
+internal static class CropBoxes
 {
     public static IReadOnlyList<(BoxXyxy Box, int Layer)> Generate(int imageHeight, int imageWidth, int nLayers, double overlapRatio)
     {

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace SamEngine.Model;
 
 /// <summary>Binary masks from logits: logit &gt; threshold (NaN gives false), 32 pixels per step.</summary>
-public static class LogitMask
+internal static class LogitMask
 {
     public static void Threshold(ReadOnlySpan<float> logits, float threshold, Span<bool> mask)
     {

@@ -1,7 +1,7 @@
 namespace SamEngine.Model;
 
 /// <summary>Boxes around binary masks and the crop-edge test, as batched_mask_to_box and is_box_near_crop_edge.</summary>
-public static class MaskBoxes
+internal static class MaskBoxes
 {
     /// <summary>
     /// The box around the set pixels of a row-major h×w mask: (first column, first row, last

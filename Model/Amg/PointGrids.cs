@@ -6,7 +6,7 @@ namespace SamEngine.Model;
 /// (i·step + start, the last one set to stop exactly) so that prompts, and through them the
 /// masks, match the reference bit for bit.
 /// </summary>
-public static class PointGrids
+internal static class PointGrids
 {
     public static (double X, double Y)[] Build(int nPerSide)
     {

@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// exponent notation with a signed two-digit exponent ("1e-05", "1e+16"); json.dump writes the
 /// same digits but NaN and ±Infinity for the non-finite values str() calls nan and ±inf.
 /// </summary>
-public static class PyFloat
+internal static class PyFloat
 {
     public static string Str(double x) =>
         double.IsNaN(x) ? "nan" : double.IsPositiveInfinity(x) ? "inf" : double.IsNegativeInfinity(x) ? "-inf" : Finite(x);

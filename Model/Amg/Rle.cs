@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace SamEngine.Model;
+namespace SamEngine;
 
 /// <summary>
 /// An uncompressed run-length encoding of a binary mask, the format of the reference's
@@ -13,10 +13,15 @@ namespace SamEngine.Model;
 /// </summary>
 public sealed class Rle
 {
+    /// <summary>The mask's height.</summary>
     public int Height { get; }
+    /// <summary>The mask's width.</summary>
     public int Width { get; }
+    /// <summary>Run lengths down the columns, alternating unset and set, starting with unset.</summary>
     public int[] Counts { get; }
 
+    /// <summary>An RLE of an H×W mask.</summary>
+    /// <exception cref="ArgumentException">A run is negative, or the runs do not add up to H×W.</exception>
     public Rle(int height, int width, int[] counts)
     {
         long total = 0;
@@ -51,7 +56,7 @@ public sealed class Rle
     /// Encodes a row-major mask of a crop as the mask of the whole image, zero outside the
     /// crop (uncrop_masks then mask_to_rle_pytorch), without building the padded mask.
     /// </summary>
-    public static Rle EncodeUncropped(ReadOnlySpan<bool> cropMask, BoxXyxy crop, int imageHeight, int imageWidth)
+    internal static Rle EncodeUncropped(ReadOnlySpan<bool> cropMask, BoxXyxy crop, int imageHeight, int imageWidth)
     {
         if (crop.X0 < 0 || crop.Y0 < 0 || crop.X1 > imageWidth || crop.Y1 > imageHeight || crop.Width < 0 || crop.Height < 0)
             throw new ArgumentException($"crop {crop} is not inside the {imageHeight}×{imageWidth} image");

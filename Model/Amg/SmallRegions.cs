@@ -1,13 +1,13 @@
 namespace SamEngine.Model;
 
-public enum RegionMode { Holes, Islands }
+internal enum RegionMode { Holes, Islands }
 
 /// <summary>
 /// remove_small_regions: fills holes (unset components) or removes islands (set components)
 /// smaller than an area threshold, with 8-connected components. Removing islands keeps the
 /// largest one when all are small, so a mask never becomes empty for being fragmented.
 /// </summary>
-public static class SmallRegions
+internal static class SmallRegions
 {
     /// <summary>The cleaned row-major mask and whether it changed (when not, the same array).</summary>
     public static (bool[] Mask, bool Changed) Remove(bool[] mask, int height, int width, double areaThreshold, RegionMode mode)

@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// mask_threshold + offset and at mask_threshold − offset. The first is contained in the
 /// second, so the IoU is a ratio of pixel counts.
 /// </summary>
-public static class StabilityScore
+internal static class StabilityScore
 {
     /// <summary>
     /// <paramref name="logits"/> is one row-major h×w mask. Counted as the reference does: each

@@ -15,7 +15,7 @@ namespace SamEngine.Model;
 /// (<see cref="RowResampler"/>), only evaluated in another order. Not thread-safe: one per
 /// thread, all sharing the crop's geometry.
 /// </summary>
-public sealed class StreamedPostprocessing
+internal sealed class StreamedPostprocessing
 {
     readonly int lowH, lowW, inputH, inputW, cropH, cropW;
     readonly RowResampler across1, across2;

@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// first slot, unguarded Hoare partition, heapsort past 2·⌊log2 n⌋ levels, final insertion
 /// sort), so the order is PyTorch's on Linux rather than an arbitrary one.
 /// </summary>
-public static class TorchSort
+internal static class TorchSort
 {
     const int Threshold = 16;
 

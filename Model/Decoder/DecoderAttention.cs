@@ -20,7 +20,7 @@ namespace SamEngine.Model;
 /// (DecoderAttentionFolded.cs).
 /// </para>
 /// </summary>
-public sealed partial class DecoderAttention : IDisposable
+internal sealed partial class DecoderAttention : IDisposable
 {
     readonly PromptDecoderWeights.LinearParams qProj, kProj, vProj, outProj;
     // out_proj's weight transposed, [I, C]: read as [h, d, C], head h's share of the output

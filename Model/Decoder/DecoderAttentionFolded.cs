@@ -22,7 +22,7 @@ namespace SamEngine.Model;
 /// image through them once, in tiles; ILGPU devices compose them from GEMM, softmax and LayerNorm.
 /// </para>
 /// </summary>
-public sealed partial class DecoderAttention
+internal sealed partial class DecoderAttention
 {
     /// <summary>
     /// Token→image attention (tokens query the image): q [B, T, C] tokens (+ PE), keys image + pe

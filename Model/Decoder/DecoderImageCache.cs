@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// <see cref="MaskDecoder.CacheImage"/>; <see cref="SamPredictor"/> keeps one per image and drops
 /// it with the image.
 /// </summary>
-public sealed class DecoderImageCache : IDisposable
+internal sealed class DecoderImageCache : IDisposable
 {
     readonly Tensor image, imagePe, noMaskEmbed;
 

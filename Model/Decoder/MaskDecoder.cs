@@ -11,7 +11,7 @@ namespace SamEngine.Model;
 /// hypernetwork MLP gives the weights that turn the upscaled channels into that mask's logits;
 /// the IoU head predicts each mask's quality. B prompts run in one pass.
 /// </summary>
-public sealed class MaskDecoder : IDisposable
+internal sealed class MaskDecoder : IDisposable
 {
     const float LayerNorm2dEps = 1e-6f;
 

@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// crop away the padding (keep the resized image's input size), bilinear to the original size.
 /// The crop is not copied: the second resize reads the top-left region of the first's output.
 /// </summary>
-public sealed class MaskPostprocessing
+internal sealed class MaskPostprocessing
 {
     public MaskPostprocessing(int imageSize, (int H, int W) inputSize, (int H, int W) originalSize)
     {

@@ -4,7 +4,7 @@ using SamEngine.Kernels;
 namespace SamEngine.Model;
 
 /// <summary>mask_decoder.py's MLP: linear layers with ReLU between them (none after the last).</summary>
-public sealed class Mlp : IDisposable
+internal sealed class Mlp : IDisposable
 {
     readonly PromptDecoderWeights.LinearParams[] layers;
 

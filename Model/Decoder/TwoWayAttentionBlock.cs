@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// followed by a LayerNorm. The positional encodings are re-added to the queries and keys of
 /// every attention, except the first block's self-attention, which has none.
 /// </summary>
-public sealed class TwoWayAttentionBlock : IDisposable
+internal sealed class TwoWayAttentionBlock : IDisposable
 {
     // nn.LayerNorm's default: the decoder's norms were built without an eps argument.
     internal const float LayerNormEps = 1e-5f;

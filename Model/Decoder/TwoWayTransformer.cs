@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// through <see cref="TwoWayAttentionBlock"/>s (as many as the checkpoint holds), then a final
 /// token→image attention and LayerNorm. Works token-major: the image is [Bk, HW, C].
 /// </summary>
-public sealed class TwoWayTransformer : IDisposable
+internal sealed class TwoWayTransformer : IDisposable
 {
     readonly TwoWayAttentionBlock[] layers;
     readonly DecoderAttention finalAttnTokenToImage;

@@ -5,7 +5,7 @@ namespace SamEngine.Model;
 /// fresh clone without any image file. Deterministic: the same pixels every run. Also gives a point
 /// and a box that land on objects of the scene, for the demo's prompts.
 /// </summary>
-public static class DemoScene
+internal static class DemoScene
 {
     public const int Width = 960, Height = 640;
 

@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// The attention itself is the fused kernel, which never holds a whole score matrix: global
 /// attention over ViT-H's 4096 tokens costs no more memory than q, k and v themselves.
 /// </summary>
-public sealed class Attention(AttentionWeights w, int numHeads)
+internal sealed class Attention(AttentionWeights w, int numHeads)
 {
     /// <summary>
     /// x [B, H, W, C] → y [B, H, W, C] = proj(attention(x)) + residual (residual may be y).

@@ -7,7 +7,7 @@ namespace SamEngine.Model;
 /// One ViT block: x + attn(norm1(x)), then x + mlp(norm2(x)). A windowed block (window &gt; 0)
 /// attends within window×window tiles of the zero-padded grid, a global block over all of it.
 /// </summary>
-public sealed class Block(BlockWeights w, int numHeads, int window, float eps)
+internal sealed class Block(BlockWeights w, int numHeads, int window, float eps)
 {
     readonly Attention attn = new(w.Attn, numHeads);
     readonly MlpBlock mlp = new(w.Mlp);

@@ -5,21 +5,21 @@ using SamEngine.Weights;
 namespace SamEngine.Model;
 
 /// <summary>The weights of one encoder Attention; RelPosH/RelPosW are already gathered per (query, key) pair.</summary>
-public sealed record AttentionWeights(Tensor Qkv, Tensor? QkvBias, Tensor Proj, Tensor ProjBias, Tensor RelPosH, Tensor RelPosW);
+internal sealed record AttentionWeights(Tensor Qkv, Tensor? QkvBias, Tensor Proj, Tensor ProjBias, Tensor RelPosH, Tensor RelPosW);
 
-public sealed record MlpWeights(Tensor Lin1, Tensor Lin1Bias, Tensor Lin2, Tensor Lin2Bias);
+internal sealed record MlpWeights(Tensor Lin1, Tensor Lin1Bias, Tensor Lin2, Tensor Lin2Bias);
 
-public sealed record BlockWeights(Tensor Norm1Weight, Tensor Norm1Bias, AttentionWeights Attn, Tensor Norm2Weight, Tensor Norm2Bias, MlpWeights Mlp);
+internal sealed record BlockWeights(Tensor Norm1Weight, Tensor Norm1Bias, AttentionWeights Attn, Tensor Norm2Weight, Tensor Norm2Bias, MlpWeights Mlp);
 
 /// <summary>neck.0 (1×1 conv), neck.1 (LayerNorm2d), neck.2 (3×3 conv), neck.3 (LayerNorm2d), as the reference's nn.Sequential.</summary>
-public sealed record NeckWeights(Tensor Conv1, Tensor Norm1Weight, Tensor Norm1Bias, Tensor Conv2, Tensor Norm2Weight, Tensor Norm2Bias);
+internal sealed record NeckWeights(Tensor Conv1, Tensor Norm1Weight, Tensor Norm1Bias, Tensor Conv2, Tensor Norm2Weight, Tensor Norm2Bias);
 
 /// <summary>
 /// The image encoder's weights on one device, under the official key names (image_encoder.*).
 /// Uploaded once; the relative-position tables are expanded by get_rel_pos here, at load,
 /// because they depend only on the weights and the window size.
 /// </summary>
-public sealed class EncoderWeights : IDisposable
+internal sealed class EncoderWeights : IDisposable
 {
     public const string Prefix = "image_encoder.";
 

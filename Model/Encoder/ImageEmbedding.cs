@@ -2,8 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SamEngine.Engine;
 using SamEngine.FileFormats;
+using SamEngine.Model;
 
-namespace SamEngine.Model;
+namespace SamEngine;
 
 /// <summary>
 /// An image's encoder output with what the decoder needs besides it: the original image size
@@ -17,21 +18,48 @@ namespace SamEngine.Model;
 /// </code>
 /// config_digest lets a decoder refuse an embedding made by an encoder of another size.
 /// </summary>
-public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int Width) OriginalSize, (int Height, int Width) InputSize,
-    ImageEncoderConfig Config)
+public sealed record ImageEmbedding
 {
-    public const string Format = "samengine.image_embedding";
-    public const int Version = 1;
+    internal ImageEmbedding(float[] data, int[] shape, (int Height, int Width) originalSize, (int Height, int Width) inputSize, ImageEncoderConfig config)
+    {
+        Data = data;
+        Shape = shape;
+        OriginalSize = originalSize;
+        InputSize = inputSize;
+        Config = config;
+    }
 
-    /// <summary>Provenance written to the JSON for humans; not read back.</summary>
+    internal const string Format = "samengine.image_embedding";
+    internal const int Version = 1;
+
+    /// <summary>The embedding's values, row-major over <see cref="Shape"/>.</summary>
+    public float[] Data { get; }
+    /// <summary>[1, C, h, w]: [1, 256, 64, 64] for the official models.</summary>
+    public int[] Shape { get; }
+    /// <summary>The image's size (height, width).</summary>
+    public (int Height, int Width) OriginalSize { get; }
+    /// <summary>The image's size after ResizeLongestSide, before padding to the encoder's square input.</summary>
+    public (int Height, int Width) InputSize { get; }
+    internal ImageEncoderConfig Config { get; }
+    /// <summary>Identifies the encoder's sizes ("sha256:…"): a predictor refuses an embedding of another encoder.</summary>
+    public string EncoderDigest => Config.Digest;
+
+    /// <summary>The checkpoint that made it (provenance written to the .json for people; not checked).</summary>
     public string? Model { get; init; }
+    /// <summary>The image it was made of (provenance, not checked).</summary>
     public string? Image { get; init; }
+    /// <summary>The device it was made on (provenance, not checked).</summary>
     public string? Device { get; init; }
 
     /// <summary>The companion JSON of an embedding .npy: the same path with .json.</summary>
-    public static string MetadataPath(string npyPath) => Path.ChangeExtension(npyPath, ".json");
+    internal static string MetadataPath(string npyPath) => Path.ChangeExtension(npyPath, ".json");
 
-    /// <summary>Writes EMB.npy and EMB.json, both or neither, replacing only an earlier embedding of sam's (<see cref="OutputStamp"/>).</summary>
+    /// <summary>
+    /// Writes EMB.npy (numpy float32) and EMB.json beside it (sizes and the encoder's identity),
+    /// both or neither. It replaces only an embedding written by SamEngine, never another file.
+    /// </summary>
+    /// <param name="npyPath">Where the .npy goes; its name must end in .npy.</param>
+    /// <exception cref="SamException">The name does not end in .npy, or a file SamEngine did not write is in the way.</exception>
     public void Save(string npyPath)
     {
         if (!npyPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
@@ -71,7 +99,8 @@ public sealed record ImageEmbedding(float[] Data, int[] Shape, (int Height, int 
     /// <summary>What an embedding's .json may weigh: ours are under 2 KB.</summary>
     const long MaxMetadataBytes = 1 << 20;
 
-    /// <summary>Reads EMB.npy and its EMB.json, checking that they belong together.</summary>
+    /// <summary>Reads EMB.npy and its EMB.json (as <see cref="Save"/> or <c>sam embed</c> writes them), checking that they belong together.</summary>
+    /// <exception cref="SamException">A file is missing, malformed or inconsistent.</exception>
     public static ImageEmbedding Load(string npyPath)
     {
         InputFile.Check(npyPath, npyPath);

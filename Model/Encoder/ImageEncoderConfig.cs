@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// The hyper-parameters of SAM's ImageEncoderViT, as read from a checkpoint. Nothing here is
 /// fixed to ViT-B/L/H: the reference fixtures use a non-standard width, depth and head count.
 /// </summary>
-public sealed record ImageEncoderConfig(
+internal sealed record ImageEncoderConfig(
     int ImgSize,
     int PatchSize,
     int EmbedDim,

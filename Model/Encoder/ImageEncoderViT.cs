@@ -6,7 +6,7 @@ namespace SamEngine.Model;
 /// SAM's image encoder: PatchEmbed + absolute position embedding, a stack of ViT blocks
 /// (windowed, with a few global ones), and the neck → image embedding [B, out, H/16, W/16].
 /// </summary>
-public sealed class ImageEncoderViT
+internal sealed class ImageEncoderViT
 {
     readonly PatchEmbed patchEmbed;
     readonly Block[] blocks;

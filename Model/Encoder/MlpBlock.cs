@@ -4,7 +4,7 @@ using SamEngine.Kernels;
 namespace SamEngine.Model;
 
 /// <summary>The transformer MLP: lin2(GELU(lin1(x))), with GELU and the residual fused into the GEMMs.</summary>
-public sealed class MlpBlock(MlpWeights w)
+internal sealed class MlpBlock(MlpWeights w)
 {
     /// <summary>y = lin2(GELU(lin1(x))) + residual (residual may be y).</summary>
     public void Forward(Tensor x, Tensor y, Tensor? residual = null)

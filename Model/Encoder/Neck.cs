@@ -4,7 +4,7 @@ using SamEngine.Kernels;
 namespace SamEngine.Model;
 
 /// <summary>The encoder's neck: 1×1 conv (no bias) → LayerNorm2d → 3×3 conv, padding 1 (no bias) → LayerNorm2d.</summary>
-public sealed class Neck(NeckWeights w, float eps)
+internal sealed class Neck(NeckWeights w, float eps)
 {
     /// <summary>x [B, H, W, C] (channels last, as the blocks leave it) → y [B, out, H, W].</summary>
     public void Forward(Tensor x, Tensor y)

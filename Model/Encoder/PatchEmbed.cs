@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// (B, H/p, W/p, C) as the reference's PatchEmbed, plus the absolute position embedding that
 /// ImageEncoderViT adds straight after it.
 /// </summary>
-public sealed class PatchEmbed(Tensor weight, Tensor bias, Tensor? posEmbed, int patchSize)
+internal sealed class PatchEmbed(Tensor weight, Tensor bias, Tensor? posEmbed, int patchSize)
 {
     /// <summary>image [B, 3, H, W] → x [B, H/p, W/p, C].</summary>
     public void Forward(Tensor image, Tensor x)

@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// The image side of SAM as a library call: a checkpoint's encoder on one device, turning an
 /// RGB image into the embedding the prompt decoder consumes (Sam.preprocess + image_encoder).
 /// </summary>
-public sealed class SamImageEncoder : IDisposable
+internal sealed class SamImageEncoder : IDisposable
 {
     readonly EncoderWeights weights;
     readonly ImageEncoderViT encoder;
@@ -36,11 +36,24 @@ public sealed class SamImageEncoder : IDisposable
     /// <summary>Wall time of the last <see cref="Encode"/> (device work included).</summary>
     public TimeSpan LastEncodeTime { get; private set; }
 
-    /// <summary>ResizeLongestSide, normalisation and padding, then the encoder.</summary>
-    public ImageEmbedding Embed(RgbImage image)
+    /// <summary>
+    /// ResizeLongestSide, normalisation and padding, then the encoder. <paramref name="progress"/>
+    /// hears of the patch embedding and each block as the device finishes them, and cancellation
+    /// is seen between them.
+    /// </summary>
+    public ImageEmbedding Embed(RgbImage image, IProgress<SamProgress>? progress = null, CancellationToken cancel = default)
     {
+        cancel.ThrowIfCancellationRequested();
         var (input, inputSize) = Preprocess.Apply(image, Config.ImgSize);
-        var values = Encode(input);
+        int steps = Config.Depth + 1, done = 0;
+        Action<string, Tensor>? step = progress == null && !cancel.CanBeCanceled ? null : (_, _) =>
+        {
+            // A device runs ahead of its host: wait for the block, so that progress is the device's, not the queue's.
+            if (progress != null) Device.Synchronize();
+            cancel.ThrowIfCancellationRequested();
+            progress?.Report(new SamProgress("encoder", ++done, steps));
+        };
+        var values = EncodeOnDevice(input, step);
         // Finite weights and pixels can still overflow somewhere in 12+ blocks: an embedding of NaNs is no result.
         long bad = 0;
         foreach (var v in values)
@@ -54,11 +67,14 @@ public sealed class SamImageEncoder : IDisposable
     /// The encoder on a preprocessed 1×3×img×img input; <paramref name="observe"/> sees the
     /// channels-last activations after "patch_embed" and each "blockNN", as host arrays.
     /// </summary>
-    public float[] Encode(float[] input, Action<string, float[]>? observe = null)
+    public float[] Encode(float[] input, Action<string, float[]>? observe = null) =>
+        EncodeOnDevice(input, observe == null ? null : (name, t) => observe(name, t.Download()));
+
+    float[] EncodeOnDevice(float[] input, Action<string, Tensor>? observe)
     {
         var clock = Stopwatch.StartNew();
         using var x = Tensor.FromArray(Device, input, 1, ImageEncoderConfig.InChans, Config.ImgSize, Config.ImgSize);
-        using var embedding = encoder.Forward(x, observe == null ? null : (name, t) => observe(name, t.Download()));
+        using var embedding = encoder.Forward(x, observe);
         var result = embedding.Download();
         LastEncodeTime = clock.Elapsed;
         return result;

@@ -12,7 +12,7 @@ namespace SamEngine.Model;
 /// fractional bits; sums start at one half and are shifted and clipped back to 8 bits.
 /// A pass whose axis keeps its size is skipped, as Pillow skips it.
 /// </summary>
-public static class PillowResize
+internal static class PillowResize
 {
     const int PrecisionBits = 32 - 8 - 2;
 

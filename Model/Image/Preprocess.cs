@@ -7,7 +7,7 @@ namespace SamEngine.Model;
 /// Sam.preprocess: (x − pixel_mean) / pixel_std per channel, then zero padding at the bottom and
 /// right to the encoder's square input. Computed in double and rounded once to float.
 /// </summary>
-public static class Preprocess
+internal static class Preprocess
 {
     // float, not double: the official Sam registers these as float32 buffers (torch.Tensor(list)),
     // so even its float64 run subtracts 123.675f, not 123.675. With the decimal constants in double

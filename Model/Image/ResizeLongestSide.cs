@@ -7,7 +7,7 @@ namespace SamEngine.Model;
 /// The official ResizeLongestSide (segment_anything/utils/transforms.py): scales an image so its
 /// longer side is <see cref="TargetLength"/>, and maps point and box prompts the same way.
 /// </summary>
-public sealed class ResizeLongestSide(int targetLength)
+internal sealed class ResizeLongestSide(int targetLength)
 {
     public int TargetLength { get; } = targetLength;
 

@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// A picture of a prediction: each prompt's best mask (highest predicted IoU) tinted in its own
 /// colour with its outline, foreground points green and background points red, boxes outlined.
 /// </summary>
-public static class MaskOverlay
+internal static class MaskOverlay
 {
     static readonly byte[][] Palette =
     [

@@ -3,7 +3,7 @@ using SamEngine.Engine;
 namespace SamEngine.Model;
 
 /// <summary>Checks user prompts in original-image pixels; every failure is a one-line <see cref="SamException"/>.</summary>
-public static class PromptValidation
+internal static class PromptValidation
 {
     public static void Point(float x, float y, int label, (int H, int W) image)
     {

@@ -2,16 +2,18 @@ using System.Diagnostics;
 using SamEngine.Engine;
 using SamEngine.FileFormats;
 using SamEngine.Kernels;
+using SamEngine.Model;
 using SamEngine.Weights;
 
-namespace SamEngine.Model;
+namespace SamEngine;
 
 /// <summary>
-/// The official SamPredictor: keep one image's embedding, then turn prompts given in
-/// original-image pixels into masks. Coordinates go through ResizeLongestSide exactly as the
-/// reference maps them; the masks come back at the original size.
+/// The official SamPredictor: encode one image once (<see cref="SetImage(RgbImage)"/>), then turn
+/// prompts given in original-image pixels into masks in milliseconds (<see cref="Predict"/>).
+/// Coordinates go through ResizeLongestSide exactly as the reference maps them; the masks come
+/// back at the original size. One predictor serves one caller at a time.
 /// </summary>
-public sealed class SamPredictor : IDisposable
+public sealed partial class SamPredictor : IDisposable
 {
     Tensor? embedding;   // [1, C, h, w]
     Tensor? imageTokens; // [h·w, C]
@@ -19,10 +21,13 @@ public sealed class SamPredictor : IDisposable
     readonly StateDict weights;
     SamImageEncoder? encoder;
 
-    /// <summary>A predictor for a checkpoint; its sizes are inferred from the weights.</summary>
-    public SamPredictor(StateDict weights, Device device) : this(weights, SamConfig.Infer(weights), device) { }
+    /// <summary>A predictor for a model, on the model's device.</summary>
+    public SamPredictor(SamModel model) : this(model.Weights, model.Config, model.Device) { }
 
-    public SamPredictor(StateDict weights, SamConfig config, Device device)
+    /// <summary>A predictor for a checkpoint; its sizes are inferred from the weights.</summary>
+    internal SamPredictor(StateDict weights, Device device) : this(weights, SamConfig.Infer(weights), device) { }
+
+    internal SamPredictor(StateDict weights, SamConfig config, Device device)
     {
         this.weights = weights;
         Device = device;
@@ -36,18 +41,21 @@ public sealed class SamPredictor : IDisposable
             throw new SamException($"checkpoint's prompt encoder gives {PromptEncoder.EmbedDim} channels, its mask decoder takes {MaskDecoder.TransformerDim}");
     }
 
-    public Device Device { get; }
-    public SamConfig Config { get; }
-    /// <summary>The encoder's square input (1024).</summary>
+    internal Device Device { get; }
+    internal SamConfig Config { get; }
+    /// <summary>The encoder's square input in pixels (1024 for the official models).</summary>
     public int ImageSize { get; }
     /// <summary>The embedding grid (64×64).</summary>
-    public (int H, int W) EmbeddingSize { get; }
-    public ResizeLongestSide Transform { get; }
-    public PromptEncoder PromptEncoder { get; }
-    public MaskDecoder MaskDecoder { get; }
+    internal (int H, int W) EmbeddingSize { get; }
+    internal ResizeLongestSide Transform { get; }
+    internal PromptEncoder PromptEncoder { get; }
+    internal MaskDecoder MaskDecoder { get; }
+    /// <summary>A mask pixel is set where its logit is above this (the reference's mask_threshold, 0).</summary>
     public float MaskThreshold { get; init; } = 0f;
 
+    /// <summary>Whether an image (or an embedding) is set.</summary>
     public bool IsImageSet => embedding != null;
+    /// <summary>The current image's size (height, width): the masks' size.</summary>
     public (int H, int W) OriginalSize { get; private set; }
     /// <summary>The image's size after ResizeLongestSide (before padding).</summary>
     public (int H, int W) InputSize { get; private set; }
@@ -56,7 +64,7 @@ public sealed class SamPredictor : IDisposable
     /// Uses a saved embedding [1, C, h, w] (C·h·w values) of an image of the given original size;
     /// the input size follows from it as ResizeLongestSide computes it.
     /// </summary>
-    public void SetEmbedding(ReadOnlySpan<float> values, int[] shape, (int H, int W) originalSize)
+    internal void SetEmbedding(ReadOnlySpan<float> values, int[] shape, (int H, int W) originalSize)
     {
         int c = PromptEncoder.EmbedDim;
         int[] expected = [1, c, EmbeddingSize.H, EmbeddingSize.W];
@@ -76,10 +84,8 @@ public sealed class SamPredictor : IDisposable
         InputSize = (inputSize.Height, inputSize.Width);
     }
 
-    /// <summary>Encodes an image and keeps its embedding (set_image).</summary>
-    public void SetImage(RgbImage image) => SetEmbedding(Encoder.Embed(image));
-
-    /// <summary>Uses an embedding saved by `sam embed` (or made by <see cref="Encoder"/>), refusing one of another encoder.</summary>
+    /// <summary>Uses an embedding saved by <c>sam embed</c> or <see cref="GetImageEmbedding"/>, refusing one of another encoder.</summary>
+    /// <exception cref="SamException">The embedding was made by another model's encoder, or does not fit this model.</exception>
     public void SetEmbedding(ImageEmbedding saved)
     {
         var ours = ImageEncoderConfig.Of(Config);
@@ -94,11 +100,23 @@ public sealed class SamPredictor : IDisposable
     /// The image encoder, uploaded on first use: a predictor fed saved embeddings never holds
     /// the encoder's weights (most of the model) on the device.
     /// </summary>
-    public SamImageEncoder Encoder => encoder ??= new SamImageEncoder(weights, ImageEncoderConfig.Of(Config), Device);
+    internal SamImageEncoder Encoder => encoder ??= new SamImageEncoder(weights, ImageEncoderConfig.Of(Config), Device);
 
-    /// <summary>The current image's embedding [1, C, h, w], as the encoder gave it.</summary>
-    public Tensor GetImageEmbedding() => embedding ?? throw new InvalidOperationException("no image set: call SetImage or SetEmbedding first");
+    /// <summary>The current image's embedding [1, C, h, w] on the device, as the encoder gave it.</summary>
+    internal Tensor EmbeddingTensor => embedding ?? throw new InvalidOperationException("no image set: call SetImage or SetEmbedding first");
 
+    /// <summary>
+    /// The current image's embedding (get_image_embedding), with the sizes and the encoder's
+    /// identity: <see cref="ImageEmbedding.Save"/> it, and a later <see cref="SetEmbedding(ImageEmbedding)"/>
+    /// skips the encoder.
+    /// </summary>
+    public ImageEmbedding GetImageEmbedding()
+    {
+        var t = EmbeddingTensor;
+        return new ImageEmbedding(t.Download(), [.. t.Shape], OriginalSize, InputSize, ImageEncoderConfig.Of(Config)) { Device = Device.Kind.Name() };
+    }
+
+    /// <summary>Forgets the image and frees its embedding.</summary>
     public void ResetImage()
     {
         embedding?.Dispose();
@@ -109,10 +127,20 @@ public sealed class SamPredictor : IDisposable
     }
 
     /// <summary>
-    /// One prompt: N points (x, y in original pixels) with labels (1 foreground, 0 background),
-    /// an optional box (x0, y0, x1, y1), an optional low-res mask (a previous prediction's
-    /// logits, 256×256). Returns C×H×W masks (C = 3 with multimask output, else 1).
+    /// Masks for one prompt (predict): points, a box, a previous mask, or any mix of them.
     /// </summary>
+    /// <param name="pointCoords">N×2 points (x, y) in the image's pixels.</param>
+    /// <param name="pointLabels">N labels: 1 a foreground point, 0 a background point.</param>
+    /// <param name="box">A box x0, y0, x1, y1 in the image's pixels.</param>
+    /// <param name="maskInput">
+    /// A previous prediction's low-resolution logits (256×256), as the official demo feeds the best
+    /// one back with the next click: <see cref="SamPrediction.LowResLogitsOf"/>.
+    /// </param>
+    /// <param name="multimaskOutput">Three candidate masks (best for an ambiguous single point), or one.</param>
+    /// <param name="returnLogits">Return the upscaled logits (<see cref="SamPrediction.MaskLogits"/>) instead of thresholded masks.</param>
+    /// <returns>C×H×W masks (C = 3 with multimask output, else 1) at the image's size, their predicted IoU, and the low-resolution logits.</returns>
+    /// <exception cref="SamException">A prompt is outside the image, not finite, or malformed.</exception>
+    /// <exception cref="InvalidOperationException">No image is set.</exception>
     public SamPrediction Predict(float[,]? pointCoords = null, int[]? pointLabels = null, float[]? box = null,
         float[]? maskInput = null, bool multimaskOutput = true, bool returnLogits = false)
     {
@@ -145,8 +173,16 @@ public sealed class SamPredictor : IDisposable
 
     /// <summary>
     /// B prompts in one decoder pass (predict_torch): B boxes, and/or B sets of N points, and/or
-    /// B low-res masks (B×256×256). Returns B×C×H×W masks.
+    /// B low-resolution masks. Faster per prompt than B calls of <see cref="Predict"/>.
     /// </summary>
+    /// <param name="boxes">B×4 boxes x0, y0, x1, y1 in the image's pixels.</param>
+    /// <param name="pointCoords">B×N×2 points (x, y) in the image's pixels.</param>
+    /// <param name="pointLabels">B×N labels, 1 foreground, 0 background.</param>
+    /// <param name="maskInputs">B×256×256 low-resolution logits, or one 256×256 mask for every prompt.</param>
+    /// <param name="multimaskOutput">Three candidate masks per prompt, or one.</param>
+    /// <param name="returnLogits">Upscaled logits instead of thresholded masks.</param>
+    /// <returns>B×C×H×W masks.</returns>
+    /// <exception cref="SamException">A prompt is outside the image, not finite, or the counts disagree.</exception>
     public SamPrediction PredictBatch(float[,]? boxes, float[,,]? pointCoords = null, int[,]? pointLabels = null,
         float[]? maskInputs = null, bool multimaskOutput = true, bool returnLogits = false)
     {
@@ -223,7 +259,7 @@ public sealed class SamPredictor : IDisposable
     /// predict_torch: prompts already in the input frame (after ResizeLongestSide). No checks
     /// beyond shapes; callers that take user input go through <see cref="PredictBatch"/>.
     /// </summary>
-    public SamPrediction PredictPrompts(PromptBatch prompts, bool multimaskOutput = true, bool returnLogits = false)
+    internal SamPrediction PredictPrompts(PromptBatch prompts, bool multimaskOutput = true, bool returnLogits = false)
     {
         var clock = Stopwatch.StartNew();
         var (lowRes, iou) = Decode(prompts, multimaskOutput);
@@ -271,7 +307,7 @@ public sealed class SamPredictor : IDisposable
     /// only the prompts with a mask of predicted IoU above it get logits (the others' are −∞; see
     /// <see cref="MaskDecoder.Forward"/>).
     /// </summary>
-    public (Tensor LowResLogits, float[] IouPredictions) Decode(PromptBatch prompts, bool multimaskOutput = true, float? upscaleAboveIou = null)
+    internal (Tensor LowResLogits, float[] IouPredictions) Decode(PromptBatch prompts, bool multimaskOutput = true, float? upscaleAboveIou = null)
     {
         RequireImage();
         using var _ = Profiler.Stage("prompt_decoder");
@@ -316,7 +352,7 @@ public sealed class SamPredictor : IDisposable
     /// prompt at 64×64), so a large batch runs in chunks: 64 prompts at once peaked at 2.9 GB
     /// resident, chunks of 16 at 1.1 GB, for the same time within noise (docs/perf.md).
     /// </summary>
-    public int DecoderChunk { get; init; } = 16;
+    internal int DecoderChunk { get; init; } = 16;
 
     static void Threshold(ReadOnlySpan<float> logits, float threshold, Span<bool> masks)
     {
@@ -328,6 +364,7 @@ public sealed class SamPredictor : IDisposable
         if (imageTokens == null) throw new InvalidOperationException("no image set: call SetImage or SetEmbedding first");
     }
 
+    /// <summary>Frees the image, the weights this predictor uploaded, and its buffers.</summary>
     public void Dispose()
     {
         ResetImage();

@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// LayerNorm2d → GELU → 1×1 conv, taking a [B, 1, 4h, 4w] low-resolution mask to the
 /// [B, C, h, w] dense embedding.
 /// </summary>
-public sealed class MaskDownscaling : IDisposable
+internal sealed class MaskDownscaling : IDisposable
 {
     // LayerNorm2d's own default (common.py), not nn.LayerNorm's.
     const float LayerNorm2dEps = 1e-6f;

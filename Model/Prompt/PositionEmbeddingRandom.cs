@@ -6,7 +6,7 @@ namespace SamEngine.Model;
 /// Evaluated on the host in float64: it is a few thousand values, and computing it exactly
 /// removes one source of float32 error the reference has.
 /// </summary>
-public sealed class PositionEmbeddingRandom
+internal sealed class PositionEmbeddingRandom
 {
     readonly double[] gaussian;
 

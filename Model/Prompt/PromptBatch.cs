@@ -6,7 +6,7 @@ namespace SamEngine.Model;
 /// Every prompt of a batch has the same kind of parts (the same number of points, a box or not,
 /// a mask or not), as torch's batched tensors require.
 /// </summary>
-public sealed class PromptBatch
+internal sealed class PromptBatch
 {
     public PromptBatch(int count, int pointsPerPrompt, double[]? points, int[]? labels, double[]? boxes, float[]? masks)
     {

@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// through <see cref="MaskDownscaling"/>; without a mask the dense embedding is no_mask_embed at
 /// every cell. Sparse tokens are a few per prompt and are built on the host.
 /// </summary>
-public sealed class PromptEncoder : IDisposable
+internal sealed class PromptEncoder : IDisposable
 {
     // Labels as the reference uses them; −1 marks the padding point.
     const int NotAPoint = -1;

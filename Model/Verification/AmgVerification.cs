@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// uncompressed RLE): as many masks, each the reference's mask (IoU ≥ 0.99) from the same point
 /// and crop with its box within a pixel, and scores within <see cref="ScoreTolerance"/>.
 /// </summary>
-public static class AmgVerification
+internal static class AmgVerification
 {
     /// <summary>
     /// The decoder's IoU predictions are within 3.3e-5 of float64 in PyTorch float32 (errors.json,
@@ -30,7 +30,7 @@ public static class AmgVerification
 
     /// <summary>AMG on the image with the fixture's parameters.</summary>
     public static AmgResult Generate(SamPredictor predictor, FixtureFolder fixtures, string image, RgbImage rgb) =>
-        new AutomaticMaskGenerator(predictor, Options(fixtures, image)).Generate(rgb);
+        new SamAutomaticMaskGenerator(predictor, Options(fixtures, image)).Generate(rgb);
 
     public static IEnumerable<StageCheck> Compare(AmgResult result, FixtureFolder fixtures, string image)
     {

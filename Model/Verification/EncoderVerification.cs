@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// compares every stage the fixture has a float64 reference for. Starts from the decoded
 /// image_rgb.npy, or from an image file, whose decoding is then the first stage checked.
 /// </summary>
-public static class EncoderVerification
+internal static class EncoderVerification
 {
     /// <summary>Fixture layout: meta.json lists the images; DIR/&lt;image&gt;/ holds the reference arrays; errors.json PyTorch's float32 errors.</summary>
     /// <param name="images">Only these images (default: all of meta.json's).</param>

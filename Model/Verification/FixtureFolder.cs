@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// meta.json names the images and their sizes, errors.json gives PyTorch float32's own error on
 /// every stage, and DIR/&lt;image&gt;/ holds the float64 reference arrays, prompt cases and AMG records.
 /// </summary>
-public sealed class FixtureFolder
+internal sealed class FixtureFolder
 {
     readonly JsonNode meta, errors;
 

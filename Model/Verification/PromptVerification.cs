@@ -9,7 +9,7 @@ namespace SamEngine.Model;
 /// predictions and upscaled logits within twice PyTorch float32's own error (max abs and
 /// relative L2), mask pixels flipped within PyTorch's count plus 0.01% of the pixels.
 /// </summary>
-public static class PromptVerification
+internal static class PromptVerification
 {
     public static IEnumerable<StageCheck> Run(SamPredictor predictor, FixtureFolder fixtures, IReadOnlyCollection<string>? images = null)
     {
@@ -101,7 +101,7 @@ public static class PromptVerification
     public static (double MaxAbs, double RelL2) Bound(FixtureFolder fixtures, string image, string caseName, string output)
     {
         var e = fixtures.Errors(image, "cases/" + caseName)?[output]
-            ?? throw new Engine.SamException($"{fixtures.Path}/errors.json: no {output} error for {image}/cases/{caseName}");
+            ?? throw new SamException($"{fixtures.Path}/errors.json: no {output} error for {image}/cases/{caseName}");
         double maxAbs = (double)e["max_abs"]!, relL2 = (double)e["rel_l2"]!;
         if (output != "iou_predictions") return (maxAbs, relL2);
         var all = fixtures.ErrorsLike("cases/").Select(c => c[output]!).ToList();

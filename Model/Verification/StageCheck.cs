@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// error that PyTorch's own float32 run shows on the same stage.
 /// </summary>
 /// <param name="Detail">What the check found beyond the numbers, e.g. the first differing pixel of a decode.</param>
-public sealed record StageCheck(string Image, string Stage, double MaxAbs, double RelL2, double? TorchRelL2, bool Exact = false, string? Detail = null)
+internal sealed record StageCheck(string Image, string Stage, double MaxAbs, double RelL2, double? TorchRelL2, bool Exact = false, string? Detail = null)
 {
     public const double Bound = 2.0;
 

@@ -8,7 +8,7 @@ namespace SamEngine.Model;
 /// expects, and owns the device copies. A wrong or missing key is the checkpoint's fault, so it
 /// is a <see cref="SamException"/> naming the key.
 /// </summary>
-public sealed class DeviceWeights : IDisposable
+internal sealed class DeviceWeights : IDisposable
 {
     readonly StateDict stateDict;
     readonly List<Tensor> owned = new();

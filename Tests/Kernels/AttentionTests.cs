@@ -44,9 +44,9 @@ public class AttentionTests
 
     [Theory]
     [MemberData(nameof(Backends))]
-    public void ForwardIndexesRelHByRowAndRelWByColumn(string device, KernelVariant variant)
+    public void ForwardIndexesRelHByRowAndRelWByColumn(string device, object variant)
     {
-        var d = Open(device, variant);
+        var d = Open(device, (KernelVariant)variant);
         using var q = Tensor.FromArray(d, [1f, 1, 1, 1], 1, 4, 1);
         using var k = Tensor.FromArray(d, [0f, 0, 0, 0], 1, 4, 1);
         using var v = Tensor.FromArray(d, Identity, 1, 4, 4);
@@ -63,9 +63,9 @@ public class AttentionTests
     // scores are 2·0.25·1 + 2·1 = 2.5 and 0 (the bias with the scaled q would give 1 and 0).
     [Theory]
     [MemberData(nameof(Backends))]
-    public void RelBiasUsesTheUnscaledQuery(string device, KernelVariant variant)
+    public void RelBiasUsesTheUnscaledQuery(string device, object variant)
     {
-        var d = Open(device, variant);
+        var d = Open(device, (KernelVariant)variant);
         using var q = Tensor.FromArray(d, [2f], 1, 1, 1);
         using var k = Tensor.FromArray(d, [1f, 0], 1, 2, 1);
         using var v = Tensor.FromArray(d, [1f, 0], 1, 2, 1);

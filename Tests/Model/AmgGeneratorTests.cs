@@ -47,7 +47,7 @@ public class AmgGeneratorTests(ITestOutputHelper output)
             PointsPerSide = 4, PointsPerBatch = 2, PredIouThresh = 0.5, StabilityScoreThresh = 0, CropNLayers = 1,
             CropNPointsDownscaleFactor = 2, OutputMode = AmgOutputMode.UncompressedRle,
         };
-        var result = new AutomaticMaskGenerator(predictor, options).Generate(image);
+        var result = new SamAutomaticMaskGenerator(predictor, options).Generate(image);
 
         int[][] boxes = [[112, 10, 25, 264], [363, 52, 23, 118], [839, 345, 9, 7], [778, 344, 52, 78], [702, 328, 119, 92], [112, 227, 757, 276],
             [14, 0, 829, 574], [168, 156, 731, 418], [661, 170, 238, 406], [195, 71, 605, 433], [0, 0, 0, 0], [577, 155, 222, 335]];

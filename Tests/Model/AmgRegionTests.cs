@@ -27,9 +27,9 @@ public class AmgRegionTests
     [InlineData(RegionMode.Holes, 100, new[] { "##########", "##########", "##########", "##########", "##########", "##########", "##########", "##########" })]
     [InlineData(RegionMode.Islands, 2, new[] { "##########", "#..######.", "#..###.###", "##########", "..........", "..........", "........##", "........##" })]
     [InlineData(RegionMode.Islands, 5, new[] { "##########", "#..######.", "#..###.###", "##########", "..........", "..........", "..........", ".........." })]
-    public void RemovesRegionsBelowTheThreshold(RegionMode mode, double threshold, string[] expected)
+    public void RemovesRegionsBelowTheThreshold(object mode, double threshold, string[] expected)
     {
-        var (mask, changed) = SmallRegions.Remove(Parse(Scene), 8, 10, threshold, mode);
+        var (mask, changed) = SmallRegions.Remove(Parse(Scene), 8, 10, threshold, (RegionMode)mode);
         Assert.True(changed);
         Assert.Equal(expected, Show(mask, 10));
     }
@@ -37,10 +37,10 @@ public class AmgRegionTests
     [Theory]
     [InlineData(RegionMode.Holes)]
     [InlineData(RegionMode.Islands)]
-    public void NothingBelowTheThresholdLeavesTheMask(RegionMode mode)
+    public void NothingBelowTheThresholdLeavesTheMask(object mode)
     {
         var scene = Parse(Scene);
-        var (mask, changed) = SmallRegions.Remove(scene, 8, 10, 1, mode);
+        var (mask, changed) = SmallRegions.Remove(scene, 8, 10, 1, (RegionMode)mode);
         Assert.False(changed);
         Assert.Same(scene, mask);
     }

@@ -5,7 +5,7 @@ using SamEngine.Weights;
 namespace SamEngine.Tests.Model;
 
 /// <summary>The sam-mini prompt cases: loading, running them through the predictor, and measuring errors.</summary>
-public static class DecoderFixtures
+internal static class DecoderFixtures
 {
     static readonly Lazy<StateDict> weights = new(() => StateDict.Load(Fixtures.Require("sam-mini/sam_mini.pth")));
 

@@ -55,7 +55,7 @@ public class PredictorTests
     public void ChunkedBatchMatchesOnePass()
     {
         using var whole = DecoderFixtures.Predictor("cpu", "shapes");
-        var embedding = whole.GetImageEmbedding().Download();
+        var embedding = whole.EmbeddingTensor.Download();
         using var chunked = new SamPredictor(DecoderFixtures.Weights, Devices.Open("cpu")) { DecoderChunk = 2 };
         chunked.SetEmbedding(embedding, [1, 256, 64, 64], whole.OriginalSize);
 

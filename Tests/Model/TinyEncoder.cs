@@ -4,7 +4,7 @@ using SamEngine.Weights;
 namespace SamEngine.Tests.Model;
 
 /// <summary>Seeded random encoder state dicts of any (small) configuration, under the official key names.</summary>
-public static class TinyEncoder
+internal static class TinyEncoder
 {
     /// <summary>Grid 16 (not a multiple of window 5, so windows are padded), three heads, one global block.</summary>
     public static ImageEncoderConfig Config { get; } = new(256, 16, 24, 3, 3, 48, 5, [1], 16);

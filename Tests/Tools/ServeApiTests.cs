@@ -191,7 +191,7 @@ public sealed class ServeApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/info")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/info?token=s3cret")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await locked.GetAsync("/api/info")).StatusCode);
-        Assert.Contains("give --token", Assert.Throws<SamEngine.Engine.SamException>(() =>
+        Assert.Contains("give --token", Assert.Throws<SamException>(() =>
             SamServer.Build(new SamService(new ServeOptions { Model = Fixtures.Require("sam-mini/sam_mini.pth"), Device = "cpu", Host = "0.0.0.0", Port = 0 }))).Message);
     }
 

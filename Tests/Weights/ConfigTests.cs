@@ -70,8 +70,9 @@ public class ConfigTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void AnySizeIsInferredFromShapes(string label, SamConfig config)
+    public void AnySizeIsInferredFromShapes(string label, object expected)
     {
+        var config = (SamConfig)expected;
         var inferred = SamConfig.Infer(Synthetic(config));
         Assert.True(config.ToMetadata().OrderBy(k => k.Key).SequenceEqual(inferred.ToMetadata().OrderBy(k => k.Key)),
             $"{label}: inferred {string.Join(", ", inferred.ToMetadata())}");

@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace SamEngine.Tools.Bench;
 
 /// <summary>A bench report as tables for people or as one JSON object for scripts.</summary>
-public static class BenchOutput
+internal static class BenchOutput
 {
     const double MB = 1 << 20;
 

@@ -8,7 +8,7 @@ namespace SamEngine.Tools.Bench;
 /// (<see cref="ImageLoader.Load"/>), timed beside Pillow on the same file in the same run, with
 /// the memory one decode allocates and the resident peak it reaches.
 /// </summary>
-public static class DecodeBench
+internal static class DecodeBench
 {
     const int MinRuns = 10;
 

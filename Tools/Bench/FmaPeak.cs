@@ -11,7 +11,7 @@ namespace SamEngine.Tools.Bench;
 /// of each core counts. Short bursts because the machine may be shared: a 1 ms burst that no
 /// other process interrupted shows what the core can do, where a long average shows the load.
 /// </summary>
-public static class FmaPeak
+internal static class FmaPeak
 {
     const int Chains = 12, Iterations = 4096;
 

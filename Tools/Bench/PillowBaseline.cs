@@ -8,7 +8,7 @@ namespace SamEngine.Tools.Bench;
 /// Image.open(f).convert("RGB"), one warm-up then timed runs in one Python process). Python is
 /// $SAM_PYTHON, else the first of python3 and /usr/bin/python3 that has PIL.
 /// </summary>
-public static class PillowBaseline
+internal static class PillowBaseline
 {
     const string Script = """
         import sys, time

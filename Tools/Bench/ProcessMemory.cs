@@ -3,7 +3,7 @@ using System.Globalization;
 namespace SamEngine.Tools.Bench;
 
 /// <summary>The process's resident memory from /proc/self/status (Linux); null elsewhere.</summary>
-public static class ProcessMemory
+internal static class ProcessMemory
 {
     /// <summary>Resident set size now.</summary>
     public static long? Rss() => Field("VmRSS:");

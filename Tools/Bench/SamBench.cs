@@ -7,7 +7,7 @@ using SamEngine.Weights;
 namespace SamEngine.Tools.Bench;
 
 /// <summary>What to benchmark: an official architecture with random weights, or a checkpoint.</summary>
-public sealed record BenchOptions(string? Arch, string? Model, string? Device, int Repeat)
+internal sealed record BenchOptions(string? Arch, string? Model, string? Device, int Repeat)
 {
     /// <summary>The stages to time (a subset of <see cref="SamBench.StageNames"/>); null for all.</summary>
     public IReadOnlyList<string>? Stages { get; init; }
@@ -21,7 +21,7 @@ public sealed record BenchOptions(string? Arch, string? Model, string? Device, i
 }
 
 /// <summary>Everything one `sam bench` run measured.</summary>
-public sealed record BenchReport
+internal sealed record BenchReport
 {
     public required string Arch { get; init; }
     public required Device Device { get; init; }
@@ -56,7 +56,7 @@ public sealed record BenchReport
 /// to warm up (JIT, buffer pool, kernel compilation), then <see cref="BenchOptions.Repeat"/>
 /// timed runs under the profiler.
 /// </summary>
-public static class SamBench
+internal static class SamBench
 {
     public const int BatchPrompts = 64, AmgPointsPerSide = 32;
     public static readonly string[] StageNames = ["encoder", "decoder", "decoder_batch64", "amg", "amg_postprocess", "decode", "serve"];
@@ -179,7 +179,7 @@ public static class SamBench
     {
         if (repeat == 0) return NotRun(name, label);
         var image = RandomRgb(predictor.ImageSize);
-        var generator = new AutomaticMaskGenerator(predictor, options);
+        var generator = new SamAutomaticMaskGenerator(predictor, options);
         AmgResult? last = null;
         var stage = Time(name, $"{label}, {AmgPointsPerSide}×{AmgPointsPerSide} points (encoder included)", repeat, device, clock, trace,
             () => last = generator.Generate(image));

@@ -12,14 +12,14 @@ namespace SamEngine.Tools.Bench;
 /// and encoded, then k clients clicking m times each (one foreground point, multimask, as a
 /// user's clicks and hovers are) at once: each request's round trip, and the throughput.
 /// </summary>
-public static class ServeLoad
+internal static class ServeLoad
 {
     static long answerBytes;
 
     public static StageResult Run(BenchOptions o, int clients, int clicks)
     {
-        if (clients is < 1 or > 64) throw new Engine.SamException($"--clients {clients}: must be in [1, 64]");
-        if (clicks is < 1 or > 10000) throw new Engine.SamException($"--clicks {clicks}: must be in [1, 10000]");
+        if (clients is < 1 or > 64) throw new SamException($"--clients {clients}: must be in [1, 64]");
+        if (clicks is < 1 or > 10000) throw new SamException($"--clicks {clicks}: must be in [1, 10000]");
         using var service = new SamService(new ServeOptions { Model = o.Model, Arch = o.Arch ?? "vit_b", Device = o.Device, Port = 0 });
         var app = SamServer.Build(service);
         app.StartAsync().GetAwaiter().GetResult();
@@ -76,7 +76,7 @@ public static class ServeLoad
             Thread.Sleep(50);
             status = Send(http.GetAsync($"/api/images/{id}"));
         }
-        if ((string?)status["status"] != "ready") throw new Engine.SamException($"serve bench: the image was not encoded: {status}");
+        if ((string?)status["status"] != "ready") throw new SamException($"serve bench: the image was not encoded: {status}");
         return id;
     }
 
@@ -87,7 +87,7 @@ public static class ServeLoad
         var response = http.PostAsJsonAsync($"/api/images/{id}/predict", new { points = new[] { new[] { rng.Next(900), rng.Next(600) } }, multimask = true }).GetAwaiter().GetResult();
         var body = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
         double ms = clock.Elapsed.TotalMilliseconds;
-        if (!response.IsSuccessStatusCode) throw new Engine.SamException($"serve bench: {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}");
+        if (!response.IsSuccessStatusCode) throw new SamException($"serve bench: {(int)response.StatusCode}: {Encoding.UTF8.GetString(body)}");
         Interlocked.Add(ref answerBytes, body.Length);
         return ms;
     }
@@ -96,7 +96,7 @@ public static class ServeLoad
     {
         var response = request.GetAwaiter().GetResult();
         var text = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
-        if (!response.IsSuccessStatusCode) throw new Engine.SamException($"serve bench: {(int)response.StatusCode}: {text}");
+        if (!response.IsSuccessStatusCode) throw new SamException($"serve bench: {(int)response.StatusCode}: {text}");
         return (JsonObject)JsonNode.Parse(text)!;
     }
 

@@ -6,7 +6,7 @@ namespace SamEngine.Tools.Bench;
 /// One benchmarked stage: the wall time of each timed run (after a warm-up run), the process's
 /// CPU time over them, and the profiler's launches of those runs.
 /// </summary>
-public sealed record StageResult(string Name, string Label, IReadOnlyList<double> RunsMs, double CpuMs, IReadOnlyList<LaunchRecord> Launches)
+internal sealed record StageResult(string Name, string Label, IReadOnlyList<double> RunsMs, double CpuMs, IReadOnlyList<LaunchRecord> Launches)
 {
     /// <summary>Stage-specific figures of the last run (AMG: its encoder, decoder and postprocess split, mask count).</summary>
     public IReadOnlyDictionary<string, double>? Details { get; init; }

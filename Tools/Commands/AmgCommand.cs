@@ -15,7 +15,7 @@ namespace SamEngine.Tools.Commands;
 /// --shard i/N for splitting a corpus across processes, and unreadable images reported and
 /// skipped, the exit code saying that some failed.
 /// </summary>
-public static class AmgCommand
+internal static class AmgCommand
 {
     /// <summary>The files a folder input offers, by extension (what <see cref="ImageLoader"/> decodes).</summary>
     const string RandomPrefix = "random:";
@@ -122,7 +122,7 @@ public static class AmgCommand
             : StateDict.Load(modelPath);
         var dev = Devices.Open(deviceName);
         using var predictor = new SamPredictor(weights, dev);
-        var generator = new AutomaticMaskGenerator(predictor, options);
+        var generator = new SamAutomaticMaskGenerator(predictor, options);
         var clock = Stopwatch.StartNew();
         var totals = new Totals();
 

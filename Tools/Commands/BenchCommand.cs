@@ -12,7 +12,7 @@ namespace SamEngine.Tools.Commands;
 /// kernels with GFLOP/s and % of the measured FMA peak, and the encoder's memory beyond the
 /// weights. See <see cref="SamBench"/>.
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     public static Command Create() => Build("bench",
         "Time the encoder, the prompt decoder (1 and 64 prompts), AMG (default filters, and filters off) and image decoding beside Pillow, with the top kernels.", repeatDefault: 3, profileDefault: false, traceDefault: null);

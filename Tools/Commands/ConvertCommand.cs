@@ -10,7 +10,7 @@ namespace SamEngine.Tools.Commands;
 /// `sam convert IN -o OUT.safetensors [--dtype fp16]`: a checkpoint (.pth, safetensors, Hugging Face
 /// names) to a safetensors file with the official names and the inferred config as metadata.
 /// </summary>
-public static class ConvertCommand
+internal static class ConvertCommand
 {
     public static Command Create()
     {

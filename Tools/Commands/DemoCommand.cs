@@ -15,7 +15,7 @@ namespace SamEngine.Tools.Commands;
 /// real). Encodes once, prompts a point and a box from the same embedding, writes overlays and
 /// prints where the time went.
 /// </summary>
-public static class DemoCommand
+internal static class DemoCommand
 {
     public static Command Create()
     {

@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace SamEngine.Tools.Commands;
 
 /// <summary>`sam devices`: what this machine can run on, and why a device cannot be used.</summary>
-public static class DevicesCommand
+internal static class DevicesCommand
 {
     public static Command Create()
     {

@@ -11,7 +11,7 @@ namespace SamEngine.Tools.Commands;
 /// its digest; see <see cref="ImageEmbedding"/>), so prompts can be decoded later without
 /// re-encoding. Both files are written whole or not at all.
 /// </summary>
-public static class EmbedCommand
+internal static class EmbedCommand
 {
     public static Command Create()
     {

@@ -4,7 +4,7 @@ using SamEngine.Weights;
 namespace SamEngine.Tools.Commands;
 
 /// <summary>`sam info MODEL`: what a checkpoint is, the config its weights imply, its size, and bad values.</summary>
-public static class InfoCommand
+internal static class InfoCommand
 {
     public static Command Create()
     {

@@ -14,7 +14,7 @@ namespace SamEngine.Tools.Commands;
 /// wall-clock GFLOP/s it prints GFLOP per second of this process's CPU time: what one busy core
 /// achieves, whatever else is running.
 /// </summary>
-public static class KernelBench
+internal static class KernelBench
 {
     sealed record Shape(string Name, int M, int N, int K, bool TransB, bool TransA = false);
 

@@ -12,7 +12,7 @@ namespace SamEngine.Tools.Commands;
 /// `sam kernels --emit ptx|opencl --out DIR`: the generated code of every kernel, no device needed.
 /// `sam kernels --bench`: kernel throughput (see <see cref="KernelBench"/>).
 /// </summary>
-public static class KernelsCommand
+internal static class KernelsCommand
 {
     public static Command Create()
     {

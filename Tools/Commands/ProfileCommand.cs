@@ -7,7 +7,7 @@ namespace SamEngine.Tools.Commands;
 /// every kernel, the time per model stage, and a Chrome trace of every launch (sam-trace.json
 /// unless --trace says otherwise).
 /// </summary>
-public static class ProfileCommand
+internal static class ProfileCommand
 {
     public const string DefaultTrace = "sam-trace.json";
 

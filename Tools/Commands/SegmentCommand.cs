@@ -16,7 +16,7 @@ namespace SamEngine.Tools.Commands;
 /// the output folder. The folder appears complete or not at all: everything is written to a
 /// temporary sibling that is renamed at the end.
 /// </summary>
-public static class SegmentCommand
+internal static class SegmentCommand
 {
     /// <summary>Each point is a token of the decoder's transformer; a batch of boxes is a batch of prompts, each with its own upscaled masks.</summary>
     const int MaxPoints = 256, MaxBoxes = 1024;

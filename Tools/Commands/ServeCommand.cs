@@ -9,7 +9,7 @@ namespace SamEngine.Tools.Commands;
 /// `sam serve`: interactive segmentation in a browser and over a JSON API (see
 /// <see cref="SamServer"/>): upload an image, it is encoded once, then every click is a decoder run.
 /// </summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     public static Command Create()
     {

@@ -17,7 +17,7 @@ namespace SamEngine.Tools.Commands;
 /// fixture's pixels byte for byte. `sam verify --image FILE --pixels REF.npy` checks the decoding
 /// alone against a reference decoder's pixels.
 /// </summary>
-public static class VerifyCommand
+internal static class VerifyCommand
 {
     public static Command Create()
     {

@@ -6,7 +6,7 @@ namespace SamEngine.FileFormats;
 /// Writes a file as a whole or not at all: the content goes to a temporary file in the same
 /// folder (so the rename cannot cross file systems), which then replaces the target.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {

@@ -4,10 +4,10 @@ namespace SamEngine.FileFormats;
 
 /// <summary>
 /// Writes a folder as a whole or not at all: the content goes to a hidden sibling folder, is
-/// stamped as <paramref name="writer"/>'s (<see cref="OutputStamp"/>), and then replaces the
+/// stamped as the writer's (<see cref="OutputStamp"/>), and then replaces the
 /// target — which, if it exists, must be an earlier stamped output of sam's, unchanged.
 /// </summary>
-public static class AtomicFolder
+internal static class AtomicFolder
 {
     /// <param name="label">how errors name the target (e.g. "--out-dir out").</param>
     /// <param name="writer">the command, recorded in the stamp (e.g. "sam segment").</param>

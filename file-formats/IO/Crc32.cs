@@ -1,7 +1,7 @@
 namespace SamEngine.FileFormats;
 
 /// <summary>CRC-32 (ISO-HDLC, the polynomial of zip and PNG), a byte at a time through a 256-entry table.</summary>
-public static class Crc32
+internal static class Crc32
 {
     static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
     {

@@ -11,7 +11,7 @@ namespace SamEngine.FileFormats;
 /// length the file had when checked, and a file longer than the caller's limit is refused before
 /// anything is read.
 /// </summary>
-public static class InputFile
+internal static class InputFile
 {
     /// <summary>Checks that <paramref name="path"/> is a regular file and returns its length; otherwise throws "<paramref name="label"/>: why".</summary>
     public static long Check(string path, string label) =>

@@ -13,7 +13,7 @@ namespace SamEngine.FileFormats;
 /// file still matches it, with nothing added; anything else was not written by sam, or was
 /// changed since, and is refused, never deleted or overwritten.
 /// </summary>
-public static class OutputStamp
+internal static class OutputStamp
 {
     const string Format = "samengine-output";
     public const string FolderStampName = ".sam-output.json";

@@ -8,7 +8,7 @@ namespace SamEngine.FileFormats;
 /// or the machine stopped) from one another process is writing right now, so a resumed run
 /// removes only its own kind's leftovers, never anything else.
 /// </summary>
-public static partial class TempNames
+internal static partial class TempNames
 {
     public static string For(string fullPath) =>
         Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.sam-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");

@@ -10,7 +10,7 @@ namespace SamEngine.FileFormats;
 /// output for PNG and BMP equals cv2's: grey replicated, alpha dropped without compositing,
 /// 16-bit samples reduced to their high byte. Every failure is a one-line <see cref="SamException"/>.
 /// </summary>
-public static class ImageLoader
+internal static class ImageLoader
 {
     /// <summary>16384² pixels: far above any real photo, and its RGB buffer still fits one .NET array.</summary>
     public const long MaxPixels = 16384L * 16384L;

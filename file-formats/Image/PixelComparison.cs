@@ -4,7 +4,7 @@ namespace SamEngine.FileFormats;
 /// Decoded pixels against a reference decoder's (a uint8 H×W×3 array, as cv2.imread + BGR→RGB
 /// gives): equal byte for byte, or how many bytes differ, by how much, and where the first is.
 /// </summary>
-public sealed record PixelComparison(string? ShapeMismatch, long Bytes, long DifferingBytes, int MaxDifference,
+internal sealed record PixelComparison(string? ShapeMismatch, long Bytes, long DifferingBytes, int MaxDifference,
     int FirstRow = 0, int FirstColumn = 0, int FirstChannel = 0, byte Ours = 0, byte Reference = 0)
 {
     public bool Equal => ShapeMismatch == null && DifferingBytes == 0;

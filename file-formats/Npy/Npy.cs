@@ -11,7 +11,7 @@ namespace SamEngine.FileFormats;
 /// padded so the data starts 64-byte aligned, then the raw little-endian elements.
 /// Every failure is a <see cref="SamException"/> naming the file.
 /// </summary>
-public static class Npy
+internal static class Npy
 {
     static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 

@@ -6,7 +6,7 @@ namespace SamEngine.FileFormats;
 /// An n-dimensional array as a .npy file holds it: a shape and its elements in C (row-major)
 /// order, in a typed .NET array (byte[], bool[], float[], double[], int[], long[], ...).
 /// </summary>
-public sealed class NpyArray
+internal sealed class NpyArray
 {
     public int[] Shape { get; }
     public NpyDType DType { get; }

@@ -1,9 +1,9 @@
 namespace SamEngine.FileFormats;
 
 /// <summary>The element types a .npy file may hold here (NumPy's descr strings in <see cref="NpyDTypes"/>).</summary>
-public enum NpyDType { UInt8, Bool, Int8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64 }
+internal enum NpyDType { UInt8, Bool, Int8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64 }
 
-public static class NpyDTypes
+internal static class NpyDTypes
 {
     /// <summary>The descr NumPy writes for the type on a little-endian machine.</summary>
     public static string Descr(this NpyDType t) => t switch

@@ -7,7 +7,7 @@ namespace SamEngine.FileFormats;
 /// NumPy's .npz: a zip archive of .npy members (np.savez stores them, np.savez_compressed
 /// deflates them; both read here). Names are given without the ".npy" suffix, as np.load shows them.
 /// </summary>
-public static class Npz
+internal static class Npz
 {
     public static Dictionary<string, NpyArray> Read(string path)
     {

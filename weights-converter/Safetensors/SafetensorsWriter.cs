@@ -6,7 +6,7 @@ using SamEngine.FileFormats;
 namespace SamEngine.Weights.Safetensors;
 
 /// <summary>What a write produced, and the values worth a warning.</summary>
-public sealed record WriteSummary(long Bytes, long Parameters, IReadOnlyList<(string Name, long Count)> NonFinite);
+internal sealed record WriteSummary(long Bytes, long Parameters, IReadOnlyList<(string Name, long Count)> NonFinite);
 
 /// <summary>
 /// Writes a standard safetensors file: 8-byte little-endian header length, a JSON header (padded
@@ -14,7 +14,7 @@ public sealed record WriteSummary(long Bytes, long Parameters, IReadOnlyList<(st
 /// given order, without gaps (the format forbids them). One tensor is in memory at a time. The
 /// file appears under its name only when complete: it is written beside it and renamed.
 /// </summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     /// <summary>
     /// Writes through a temporary file renamed into place (<see cref="AtomicFile"/>). Non-finite

@@ -2,8 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using SamEngine.Engine;
 using SamEngine.FileFormats;
+using SamEngine.Model;
 
-namespace SamEngine.Model;
+namespace SamEngine;
 
 /// <summary>
 /// SamAutomaticMaskGenerator: masks for everything in an image. A grid of single-point prompts
@@ -17,19 +18,43 @@ namespace SamEngine.Model;
 /// own, streamed row by row (no full-resolution float plane), the candidates of a batch in
 /// parallel; the memory is one crop-sized binary mask per thread.
 /// </summary>
-public sealed class AutomaticMaskGenerator
+public sealed class SamAutomaticMaskGenerator : IDisposable
 {
     readonly SamPredictor predictor;
+    readonly bool ownsPredictor;
     readonly (double X, double Y)[][] pointGrids;
 
-    public AutomaticMaskGenerator(SamPredictor predictor, AmgOptions? options = null)
+    /// <summary>A generator for a model, on the model's device.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="options">amg.py's parameters; null for the reference's defaults.</param>
+    /// <exception cref="SamException">An option is out of its range, or the prompts would be days of work.</exception>
+    public SamAutomaticMaskGenerator(SamModel model, AmgOptions? options = null) : this(new SamPredictor(model), options)
     {
-        this.predictor = predictor;
-        Options = options ?? new AmgOptions();
-        pointGrids = Options.LayerPointGrids();
+        ownsPredictor = true;
     }
 
+    /// <summary>
+    /// A generator that runs on an existing predictor, sharing the weights it has on the device:
+    /// cheaper than one per request in a server. Generating replaces the predictor's image.
+    /// </summary>
+    /// <param name="predictor">The predictor; not disposed with the generator.</param>
+    /// <param name="options">amg.py's parameters; null for the reference's defaults.</param>
+    /// <exception cref="SamException">An option is out of its range, or the prompts would be days of work.</exception>
+    public SamAutomaticMaskGenerator(SamPredictor predictor, AmgOptions? options = null)
+    {
+        Options = options ?? new AmgOptions();
+        pointGrids = Options.LayerPointGrids();
+        this.predictor = predictor;
+    }
+
+    /// <summary>The parameters.</summary>
     public AmgOptions Options { get; }
+
+    /// <summary>Frees the generator's own predictor.</summary>
+    public void Dispose()
+    {
+        if (ownsPredictor) predictor.Dispose();
+    }
 
     /// <summary>A mask candidate on its way through the filters; the box is in the frame of the candidate's crop until uncropped.</summary>
     sealed class Candidate(Rle rle, BoxXyxy box, float iou, (double X, double Y) point, float stability)
@@ -49,14 +74,37 @@ public sealed class AutomaticMaskGenerator
         public bool BoxesAreFloat, CropBoxesAreFloat;
     }
 
-    public AmgResult Generate(RgbImage image)
+    /// <summary>Every mask in the image (generate), as the reference's records.</summary>
+    public AmgResult Generate(RgbImage image) => Generate(image, null, default);
+
+    /// <summary>Reads an image file (as cv2.imread does) and generates its masks.</summary>
+    /// <exception cref="SamException">The file is missing or not a readable image.</exception>
+    public AmgResult Generate(string path) => Generate(RgbImage.Load(path));
+
+    /// <summary>Generates on a worker thread, reporting decoded prompts.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="progress">Hears ("amg", point prompts decoded, prompts in all) after each batch.</param>
+    /// <param name="cancellationToken">Stops between batches of prompts.</param>
+    public Task<AmgResult> GenerateAsync(RgbImage image, IProgress<SamProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Generate(image, progress, cancellationToken), cancellationToken);
+
+    AmgResult Generate(RgbImage image, IProgress<SamProgress>? progress, CancellationToken cancel)
     {
         int h = image.Height, w = image.Width;
         var tally = new Tally();
         var crops = CropBoxes.Generate(h, w, Options.CropNLayers, Options.CropOverlapRatio);
+        int totalPrompts = crops.Sum(c => pointGrids[c.Layer].Length);
         var candidates = new List<Candidate>();
         foreach (var (crop, layer) in crops)
-            candidates.AddRange(ProcessCrop(image, crop, layer, tally));
+            candidates.AddRange(ProcessCrop(image, crop, layer, tally, () =>
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    predictor.ResetImage();
+                    cancel.ThrowIfCancellationRequested();
+                }
+                progress?.Report(new SamProgress("amg", tally.Prompts, totalPrompts));
+            }));
 
         tally.Postprocess.Start();
         if (crops.Count > 1)
@@ -92,7 +140,7 @@ public sealed class AutomaticMaskGenerator
         };
     }
 
-    List<Candidate> ProcessCrop(RgbImage image, BoxXyxy crop, int layer, Tally tally)
+    List<Candidate> ProcessCrop(RgbImage image, BoxXyxy crop, int layer, Tally tally, Action afterBatch)
     {
         int ch = crop.Height, cw = crop.Width;
         tally.Encoder.Start();
@@ -150,6 +198,7 @@ public sealed class AutomaticMaskGenerator
             // batched_mask_to_box gives float zeros for no masks, and concatenation promotes the crop's boxes to float.
             if (kept == 0) tally.BoxesAreFloat = true;
             tally.Postprocess.Stop();
+            afterBatch();
         }
         predictor.ResetImage();
 
