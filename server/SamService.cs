@@ -35,25 +35,15 @@ internal sealed class SamService : IDisposable
     public int Encodings => encodings;
     int encodings;
 
+    readonly SamModel model;
+
     public SamService(ServeOptions options)
     {
         Options = options;
         RandomWeights = options.Model == null;
-        StateDict weights;
-        if (options.Model == null)
-        {
-            var arch = SamArchitecture.Parse(options.Arch);
-            weights = Model.RandomWeights.Create(arch);
-            (ModelName, ModelDigest) = ($"random {arch.Name} (seed 0)", "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"samengine-random-{arch.Name}-seed-0"))));
-        }
-        else
-        {
-            weights = StateDict.Load(options.Model);
-            ModelName = Path.GetFileName(options.Model);
-            using var file = InputFile.OpenRead(options.Model, options.Model, long.MaxValue);
-            ModelDigest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(file));
-        }
-        Device = Devices.Open(options.Device);
+        model = options.Model == null ? SamModel.Random(options.Arch, device: options.Device) : SamModel.Load(options.Model, options.Device);
+        (ModelName, ModelDigest, Device) = (model.Name, model.Digest, model.Device);
+        var weights = model.Weights;
         // One encoder does the device's heavy work; decoders run side by side on the native path,
         // one at a time where a device's kernels would contend for one accelerator.
         amgPredictor = new SamPredictor(weights, Device);
@@ -186,5 +176,6 @@ internal sealed class SamService : IDisposable
         queue.Dispose();
         decoders.Dispose();
         amgPredictor.Dispose();
+        model.Dispose();
     }
 }
