@@ -71,6 +71,25 @@ public class SamPredictorApiTests
     }
 
     [SkippableFact]
+    public void ASafetensorsCheckpointGivesThePthsMasks()
+    {
+        using var tmp = new SamEngine.Tests.Weights.TempFolder();
+        using (var pth = SamEngine.Weights.StateDict.Load(Model))
+            SamEngine.Weights.Safetensors.SafetensorsWriter.Write(tmp.File("sam_mini.safetensors"), [.. pth.Tensors.Values], new Dictionary<string, string>());
+        SamPrediction Run(string path)
+        {
+            using var model = SamModel.Load(path, "cpu");
+            using var predictor = new SamPredictor(model);
+            predictor.SetImage(Shapes);
+            return predictor.Predict(Point, [1]);
+        }
+        var fromPth = Run(Model);
+        var fromSafetensors = Run(tmp.File("sam_mini.safetensors"));
+        Assert.Equal(fromPth.Masks, fromSafetensors.Masks);
+        Assert.Equal(fromPth.IouPredictions, fromSafetensors.IouPredictions);
+    }
+
+    [SkippableFact]
     public async Task EncodingReportsEachBlockAndCanBeCancelled()
     {
         using var model = SamModel.Load(Model, "cpu");
