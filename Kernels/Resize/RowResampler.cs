@@ -18,12 +18,26 @@ internal sealed class RowResampler
     // With AVX-512, a block of 16 outputs whose taps lie within 32 consecutive inputs from
     // Start is two loads and two two-register permutes; Start < 0 marks a block done per output.
     readonly Block[] blocks;
+    // Without AVX-512 (AVX2): blocks of 8 outputs within 16 consecutive inputs, each gathered by two
+    // one-register permutes and a blend per tap.
+    const int NarrowLanes = 8;
+    readonly NarrowBlock[] narrowBlocks;
 
     readonly struct Block(int start, Vector512<int> index0, Vector512<int> index1, Vector512<float> weight0, Vector512<float> weight1)
     {
         public readonly int Start = start;
         public readonly Vector512<int> Index0 = index0, Index1 = index1;
         public readonly Vector512<float> Weight0 = weight0, Weight1 = weight1;
+    }
+
+    readonly struct NarrowBlock(int start, Vector256<int> index0, Vector256<int> index1, Vector256<float> weight0, Vector256<float> weight1)
+    {
+        public readonly int Start = start;
+        public readonly Vector256<int> Index0 = index0, Index1 = index1;
+        // Lanes whose tap is in the second register: all ones there, for the blend.
+        public readonly Vector256<float> Upper0 = Vector256.GreaterThan(index0, Vector256.Create(NarrowLanes - 1)).AsSingle();
+        public readonly Vector256<float> Upper1 = Vector256.GreaterThan(index1, Vector256.Create(NarrowLanes - 1)).AsSingle();
+        public readonly Vector256<float> Weight0 = weight0, Weight1 = weight1;
     }
 
     public RowResampler(int inSize, int outSize)
@@ -44,7 +58,22 @@ internal sealed class RowResampler
             blocks[b] = new Block(start,
                 Lanewise(i => t[i].I0 - start), Lanewise(i => t[i].I1 - start), Lanewise(i => t[i].W0), Lanewise(i => t[i].W1));
         }
+        narrowBlocks = !Avx512F.IsSupported && Avx2.IsSupported ? new NarrowBlock[outSize / NarrowLanes] : [];
+        for (int b = 0; b < narrowBlocks.Length; b++)
+        {
+            int o = b * NarrowLanes, start = Math.Min(taps[o].I0, inSize - 2 * NarrowLanes);
+            if (start < 0 || taps[o + NarrowLanes - 1].I1 - start >= 2 * NarrowLanes)
+            {
+                narrowBlocks[b] = new NarrowBlock(-1, default, default, default, default);
+                continue;
+            }
+            var t = taps[o..(o + NarrowLanes)];
+            narrowBlocks[b] = new NarrowBlock(start, NarrowLanewise(i => t[i].I0 - start), NarrowLanewise(i => t[i].I1 - start),
+                NarrowLanewise(i => t[i].W0), NarrowLanewise(i => t[i].W1));
+        }
     }
+
+    static Vector256<T> NarrowLanewise<T>(Func<int, T> f) => Vector256.Create(Enumerable.Range(0, NarrowLanes).Select(f).ToArray());
 
     static Vector512<T> Lanewise<T>(Func<int, T> f) => Vector512.Create(Enumerable.Range(0, Lanes).Select(f).ToArray());
 
@@ -72,6 +101,25 @@ internal sealed class RowResampler
                 var upper = Vector512.LoadUnsafe(ref s, (nuint)(k.Start + Lanes));
                 var a = Avx512F.PermuteVar16x32x2(lower, k.Index0, upper);
                 var c = Avx512F.PermuteVar16x32x2(lower, k.Index1, upper);
+                (k.Weight0 * a + k.Weight1 * c).StoreUnsafe(ref d, (nuint)o);
+            }
+        }
+        else if (narrowBlocks.Length > 0)
+        {
+            ref float s = ref MemoryMarshal.GetReference(src);
+            ref float d = ref MemoryMarshal.GetReference(dst);
+            for (int b = 0; b < dst.Length / NarrowLanes; b++, o += NarrowLanes)
+            {
+                ref readonly var k = ref narrowBlocks[b];
+                if (k.Start < 0)
+                {
+                    Scalar(src, dst, o, o + NarrowLanes);
+                    continue;
+                }
+                var lower = Vector256.LoadUnsafe(ref s, (nuint)k.Start);
+                var upper = Vector256.LoadUnsafe(ref s, (nuint)(k.Start + NarrowLanes));
+                var a = Avx.BlendVariable(Avx2.PermuteVar8x32(lower, k.Index0), Avx2.PermuteVar8x32(upper, k.Index0), k.Upper0);
+                var c = Avx.BlendVariable(Avx2.PermuteVar8x32(lower, k.Index1), Avx2.PermuteVar8x32(upper, k.Index1), k.Upper1);
                 (k.Weight0 * a + k.Weight1 * c).StoreUnsafe(ref d, (nuint)o);
             }
         }

@@ -272,17 +272,10 @@ public sealed partial class SamPredictor : IDisposable
             var (oh, ow) = OriginalSize;
             long plane = (long)oh * ow;
             var lowResHost = lowRes.Download();
-            var post = new MaskPostprocessing(ImageSize, InputSize, OriginalSize);
             var masks = returnLogits ? null : new bool[b * c * plane];
             var logits = returnLogits ? new float[b * c * plane] : null;
-            using var upscaled = Tensor.Empty(Device, oh, ow);
-            for (int i = 0; i < b * c; i++)
-            {
-                post.Forward(lowRes.Reshape(b * c, lh * lw).Slice(i, 1), lh, lw, upscaled);
-                ReadOnlySpan<float> values = Device.IsIlgpu ? upscaled.Download() : upscaled.Span;
-                if (logits != null) values.CopyTo(logits.AsSpan((int)(i * plane), (int)plane));
-                else Threshold(values, MaskThreshold, masks.AsSpan((int)(i * plane), (int)plane));
-            }
+            if (Device.IsIlgpu) UpscaleOnDevice(lowRes, b * c, lh, lw, masks, logits);
+            else StreamedPostprocessing.Predictions(lowResHost, b * c, (lh, lw), ImageSize, InputSize, OriginalSize, MaskThreshold, logits, masks);
             return new SamPrediction
             {
                 Batch = b,
@@ -354,9 +347,23 @@ public sealed partial class SamPredictor : IDisposable
     /// </summary>
     internal int DecoderChunk { get; init; } = 16;
 
-    static void Threshold(ReadOnlySpan<float> logits, float threshold, Span<bool> masks)
+    /// <summary>
+    /// postprocess_masks as the device's kernels compose it (two bilinear resizes per mask), for
+    /// the ILGPU devices; the host path streams rows instead (<see cref="StreamedPostprocessing"/>, same values).
+    /// </summary>
+    void UpscaleOnDevice(Tensor lowRes, int count, int lh, int lw, bool[]? masks, float[]? logits)
     {
-        for (int p = 0; p < logits.Length; p++) masks[p] = logits[p] > threshold;
+        var (oh, ow) = OriginalSize;
+        int plane = oh * ow;
+        var post = new MaskPostprocessing(ImageSize, InputSize, OriginalSize);
+        using var upscaled = Tensor.Empty(Device, oh, ow);
+        for (int i = 0; i < count; i++)
+        {
+            post.Forward(lowRes.Reshape(count, lh * lw).Slice(i, 1), lh, lw, upscaled);
+            var values = upscaled.Download();
+            if (logits != null) values.CopyTo(logits.AsSpan(i * plane, plane));
+            else LogitMask.Threshold(values, MaskThreshold, masks.AsSpan(i * plane, plane));
+        }
     }
 
     void RequireImage()

@@ -4,12 +4,13 @@ using SamEngine.Model;
 namespace SamEngine.Tests.Model;
 
 /// <summary>
-/// AMG's streamed per-candidate postprocessing against the plane-at-a-time chain it replaces
-/// (MaskPostprocessing's two bilinear resizes into a full float plane, then the stability score
-/// and the threshold over that plane): the same masks bit for bit and the same float32
-/// stability scores, on geometries that upscale, downscale, leave vector tails and crop.
+/// The streamed postprocessing (AMG's per candidate, the predictor's in bands of rows) against
+/// the plane-at-a-time chain it replaces (MaskPostprocessing's two bilinear resizes into a full
+/// float plane, then the stability score and the threshold over that plane): the same logits,
+/// masks and float32 stability scores bit for bit, on geometries that upscale, downscale, leave
+/// vector tails and crop.
 /// </summary>
-public class AmgStreamedPostprocessingTests
+public class StreamedPostprocessingTests
 {
     /// <summary>
     /// Smooth logits as a trained decoder's (a few broad waves spanning ±12) with plateaus at
@@ -64,5 +65,39 @@ public class AmgStreamedPostprocessingTests
                 Assert.Contains(true, mask);
                 Assert.Contains(false, mask);
             }
+    }
+
+    [Theory]
+    [InlineData(64, 16, 43, 64, 75, 112, 1)]
+    [InlineData(64, 16, 64, 47, 37, 27, 3)]
+    [InlineData(1024, 256, 683, 1024, 1200, 1800, 3)]
+    [InlineData(1024, 256, 1024, 1024, 1024, 1024, 1)]
+    [InlineData(1024, 256, 1024, 746, 552, 402, 12)]
+    public void PredictionsInBandsMatchThePlaneAtATimeChain(int imageSize, int lowRes, int inputH, int inputW, int h, int w, int masks)
+    {
+        var device = Devices.Open("cpu");
+        var logits = Logits(masks, lowRes, lowRes, imageSize + w);
+        var post = new MaskPostprocessing(imageSize, (inputH, inputW), (h, w));
+        using var low = Tensor.FromArray(device, logits, masks, lowRes * lowRes);
+        using var plane = Tensor.Empty(device, h, w);
+        var upscaled = new float[masks * h * w];
+        var thresholded = new bool[masks * h * w];
+        StreamedPostprocessing.Predictions(logits, masks, (lowRes, lowRes), imageSize, (inputH, inputW), (h, w), 0.5f, upscaled, null);
+        StreamedPostprocessing.Predictions(logits, masks, (lowRes, lowRes), imageSize, (inputH, inputW), (h, w), 0.5f, null, thresholded);
+        for (int m = 0; m < masks; m++)
+        {
+            post.Forward(low.Slice(m, 1), lowRes, lowRes, plane);
+            var expected = plane.Span.ToArray();
+            var got = upscaled.AsSpan(m * h * w, h * w);
+            int differ = 0;
+            for (int i = 0; i < expected.Length; i++)
+                if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(got[i])) differ++;
+            Assert.True(differ == 0, $"mask {m}: {differ} logits differ");
+            var mask = new bool[h * w];
+            LogitMask.Threshold(expected, 0.5f, mask);
+            Assert.True(mask.AsSpan().SequenceEqual(thresholded.AsSpan(m * h * w, h * w)), $"mask {m} differs");
+            Assert.Contains(true, mask);
+            Assert.Contains(false, mask);
+        }
     }
 }
