@@ -5,8 +5,9 @@
 
 Random weights with the official architecture (timings equal the real model's). Stages, each
 one warm-up then --repeat timed runs (the decoders at least 10 and 3): the image encoder on one
-1024x1024 input; prompt encoder + mask decoder for one point (multimask) and for 64 single-point
-prompts in one batch (SamPredictor.predict_torch's work without the upscaling to the image);
+1024x1024 input; prompt encoder + mask decoder for one point (multimask, the masks upscaled to
+the image and thresholded: SamPredictor.predict_torch's work) and for 64 single-point prompts in
+one batch (low-resolution masks, as the automatic mask generator consumes them);
 with --amg, SamAutomaticMaskGenerator(points_per_side=32) on one random 1024x1024 image (one
 run: with random weights the number of kept masks, and so the post-processing, differs from a
 trained model's). Prints one JSON object: median, best and CPU seconds per stage (CPU time makes
@@ -82,14 +83,16 @@ def main():
         emb = sam.image_encoder(x)
         pe = sam.prompt_encoder.get_dense_pe()
 
-        def decode(points):
+        def decode(points, upscale=False):
             labels = torch.ones(points.shape[:2], dtype=torch.int)
             sparse, dense = sam.prompt_encoder(points=(points, labels), boxes=None, masks=None)
-            sam.mask_decoder(image_embeddings=emb, image_pe=pe, sparse_prompt_embeddings=sparse,
-                             dense_prompt_embeddings=dense, multimask_output=True)
+            low_res, _ = sam.mask_decoder(image_embeddings=emb, image_pe=pe, sparse_prompt_embeddings=sparse,
+                                          dense_prompt_embeddings=dense, multimask_output=True)
+            if upscale:
+                sam.postprocess_masks(low_res, (1024, 1024), (1024, 1024)) > sam.mask_threshold
 
         one = torch.tensor([[[0.49 * 1024, 0.37 * 1024]]])
-        res["decoder"] = timed(lambda: decode(one), max(a.repeat, 10))
+        res["decoder"] = timed(lambda: decode(one, upscale=True), max(a.repeat, 10))
         side = 8
         grid = torch.tensor([[[(i % side + 0.5) * 1024 / side, (i // side + 0.5) * 1024 / side]] for i in range(64)])
         res["decoder_batch64"] = timed(lambda: decode(grid), max(a.repeat, 3))
