@@ -3,24 +3,31 @@ using System.Runtime.InteropServices;
 
 namespace SamEngine.Weights;
 
-/// <summary>Element type of a stored tensor.</summary>
+/// <summary>
+/// Element type of a stored tensor. Weights are floats; I64 is what BatchNorm's
+/// num_batches_tracked counters are stored as (MobileSAM's checkpoints hold them), kept as stored
+/// and never read as weights.
+/// </summary>
 internal enum DType
 {
     F32,
     F16,
     BF16,
+    I64,
 }
 
 /// <summary>Sizes, names and exact conversions of the stored element types (all little-endian on disk).</summary>
 internal static class DTypes
 {
-    public static int Size(this DType t) => t == DType.F32 ? 4 : 2;
+    public static int Size(this DType t) => t switch { DType.F32 => 4, DType.I64 => 8, _ => 2 };
 
-    /// <summary>The safetensors spelling: F32, F16, BF16.</summary>
-    public static string SafetensorsName(this DType t) => t switch { DType.F32 => "F32", DType.F16 => "F16", _ => "BF16" };
+    public static bool IsFloat(this DType t) => t != DType.I64;
 
-    /// <summary>The PyTorch spelling: float32, float16, bfloat16.</summary>
-    public static string TorchName(this DType t) => t switch { DType.F32 => "float32", DType.F16 => "float16", _ => "bfloat16" };
+    /// <summary>The safetensors spelling: F32, F16, BF16, I64.</summary>
+    public static string SafetensorsName(this DType t) => t switch { DType.F32 => "F32", DType.F16 => "F16", DType.I64 => "I64", _ => "BF16" };
+
+    /// <summary>The PyTorch spelling: float32, float16, bfloat16, int64.</summary>
+    public static string TorchName(this DType t) => t switch { DType.F32 => "float32", DType.F16 => "float16", DType.I64 => "int64", _ => "bfloat16" };
 
     /// <summary>fp32, fp16 or bf16 (the CLI's --dtype values).</summary>
     public static bool TryParse(string s, out DType t)
@@ -37,6 +44,7 @@ internal static class DTypes
     /// <summary>Widens little-endian stored values to float32 (exact for every type).</summary>
     public static void ToFloat32(ReadOnlySpan<byte> src, DType t, Span<float> dst)
     {
+        if (!t.IsFloat()) throw new InvalidOperationException($"{t.TorchName()} values are not weights");
         switch (t)
         {
             case DType.F32:
@@ -55,6 +63,7 @@ internal static class DTypes
     /// <summary>Narrows float32 values to little-endian stored values, rounding to nearest even.</summary>
     public static void FromFloat32(ReadOnlySpan<float> src, DType t, Span<byte> dst)
     {
+        if (!t.IsFloat()) throw new InvalidOperationException($"weights cannot be stored as {t.TorchName()}");
         switch (t)
         {
             case DType.F32:
@@ -84,6 +93,8 @@ internal static class DTypes
         long n = 0;
         switch (t)
         {
+            case DType.I64:
+                break;
             case DType.F32:
                 for (int i = 0; i + 4 <= src.Length; i += 4)
                     if ((BinaryPrimitives.ReadUInt32LittleEndian(src[i..]) & 0x7F800000u) == 0x7F800000u) n++;

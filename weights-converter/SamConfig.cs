@@ -202,6 +202,9 @@ internal sealed record SamConfig
     {
         public SamConfig Run()
         {
+            // MobileSAM keeps SAM's prompt encoder and mask decoder behind a TinyViT encoder.
+            if (sd.Tensors.ContainsKey("image_encoder.patch_embed.seq.0.c.weight") || sd.Tensors.Keys.Any(k => k.StartsWith("image_encoder.layers.", StringComparison.Ordinal)))
+                throw new CheckpointException(sd.Path, "is a MobileSAM checkpoint (TinyViT image encoder); SamEngine runs SAM's ViT image encoders only so far");
             var pe = Shape("image_encoder.patch_embed.proj.weight", 4);
             int c = Positive(pe[0], "image_encoder.patch_embed.proj.weight"), patch = Positive(pe[3], "image_encoder.patch_embed.proj.weight");
             if (pe[1] != 3 || pe[2] != pe[3]) throw Misshaped("image_encoder.patch_embed.proj.weight", pe, "[C, 3, P, P]");

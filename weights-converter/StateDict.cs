@@ -125,6 +125,7 @@ internal sealed class StateDict : IDisposable
     /// </summary>
     public float[] FiniteFloat32(WeightTensor tensor)
     {
+        if (!tensor.DType.IsFloat()) throw new CheckpointException(Path, $"tensor '{tensor.Name}' is {tensor.DType.TorchName()}, not a float weight");
         var values = tensor.ToFloat32();
         long count = 0;
         foreach (var v in values)

@@ -85,7 +85,7 @@ public class PickleSecurityTests
     public void TheAllowListIsExactlyWhatAStateDictNeeds()
     {
         Assert.Equal(
-            ["collections.OrderedDict", "torch.BFloat16Storage", "torch.FloatStorage", "torch.HalfStorage", "torch._utils._rebuild_parameter", "torch._utils._rebuild_tensor_v2"],
+            ["collections.OrderedDict", "torch.BFloat16Storage", "torch.FloatStorage", "torch.HalfStorage", "torch.LongStorage", "torch._utils._rebuild_parameter", "torch._utils._rebuild_tensor_v2"],
             SamEngine.Weights.Pth.PickleGuard.AllowedGlobals.Order(StringComparer.Ordinal));
     }
 }

@@ -48,7 +48,7 @@ internal sealed class PthBuilder
         return Storage(key, dtype, bytes).Tensor(name, key, 0, shape);
     }
 
-    public static string StorageType(DType t) => t switch { DType.F32 => "FloatStorage", DType.F16 => "HalfStorage", _ => "BFloat16Storage" };
+    public static string StorageType(DType t) => t switch { DType.F32 => "FloatStorage", DType.F16 => "HalfStorage", DType.I64 => "LongStorage", _ => "BFloat16Storage" };
 
     public byte[] Pickle()
     {

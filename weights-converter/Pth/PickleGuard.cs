@@ -21,6 +21,7 @@ internal static class PickleGuard
         "torch.FloatStorage",
         "torch.HalfStorage",
         "torch.BFloat16Storage",
+        "torch.LongStorage",
     };
 
     const int MaxLine = 256;     // module/name lines, numbers in text form, persistent ids

@@ -30,6 +30,7 @@ internal sealed class TorchUnpickler : Unpickler
         registerConstructor("torch", "FloatStorage", new StorageType(DType.F32, "torch.FloatStorage"));
         registerConstructor("torch", "HalfStorage", new StorageType(DType.F16, "torch.HalfStorage"));
         registerConstructor("torch", "BFloat16Storage", new StorageType(DType.BF16, "torch.BFloat16Storage"));
+        registerConstructor("torch", "LongStorage", new StorageType(DType.I64, "torch.LongStorage"));
     }
 
     public TorchUnpickler(string path, string root, IReadOnlyDictionary<string, ZipEntry> entries)

@@ -16,7 +16,7 @@ internal static class SafetensorsReader
 
     static readonly HashSet<string> KnownUnsupported = new(StringComparer.Ordinal)
     {
-        "F64", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
+        "F64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64",
     };
 
     public static (List<WeightTensor> Tensors, Dictionary<string, string> Metadata) Read(string path, SafeFileHandle file)
@@ -101,7 +101,8 @@ internal static class SafetensorsReader
             "F32" => DType.F32,
             "F16" => DType.F16,
             "BF16" => DType.BF16,
-            _ when KnownUnsupported.Contains(dtypeName) => throw Bad(path, $"tensor '{name}' has dtype {dtypeName}; SAM weights are F32, F16 or BF16"),
+            "I64" => DType.I64,
+            _ when KnownUnsupported.Contains(dtypeName) => throw Bad(path, $"tensor '{name}' has dtype {dtypeName}; SAM weights are F32, F16 or BF16 (and I64 counters)"),
             _ => throw Bad(path, $"tensor '{name}' has an unknown dtype '{Pth.PthReader.Printable(dtypeName)}'"),
         };
 

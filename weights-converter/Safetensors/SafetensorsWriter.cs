@@ -10,8 +10,10 @@ internal sealed record WriteSummary(long Bytes, long Parameters, IReadOnlyList<(
 
 /// <summary>
 /// Writes a standard safetensors file: 8-byte little-endian header length, a JSON header (padded
-/// with spaces so the data starts 8-byte aligned), then every tensor's bytes back to back in the
-/// given order, without gaps (the format forbids them). One tensor is in memory at a time. The
+/// with spaces so the data starts 8-byte aligned), then every tensor's bytes back to back, without
+/// gaps (the format forbids them). The header lists the tensors in the given order; the data holds
+/// them in that order too, except that wider elements go first (int64 counters before float32 before
+/// 16-bit weights), so every tensor starts aligned to its element size. One tensor is in memory at a time. The
 /// file appears under its name only when complete: it is written beside it and renamed.
 /// </summary>
 internal static class SafetensorsWriter
@@ -46,9 +48,9 @@ internal static class SafetensorsWriter
 
         long bytes = 8 + header.Length, parameters = 0;
         var nonFinite = new List<(string, long)>();
-        foreach (var t in tensors)
+        foreach (var t in Layout(tensors, dtype))
         {
-            var target = dtype ?? t.DType;
+            var target = Target(t, dtype);
             byte[] data;
             if (target == t.DType) data = t.ToBytes();
             else
@@ -66,6 +68,13 @@ internal static class SafetensorsWriter
         return new WriteSummary(bytes, parameters, nonFinite);
     }
 
+    /// <summary>The data's order: by element size, widest first, the given order within a size (a stable sort).</summary>
+    static IEnumerable<WeightTensor> Layout(IReadOnlyList<WeightTensor> tensors, DType? dtype) =>
+        tensors.OrderByDescending(t => Target(t, dtype).Size());
+
+    /// <summary>What a tensor is written as: the requested float type for weights; integers as stored.</summary>
+    static DType Target(WeightTensor t, DType? dtype) => t.DType.IsFloat() ? dtype ?? t.DType : t.DType;
+
     static byte[] Header(IReadOnlyList<WeightTensor> tensors, IReadOnlyDictionary<string, string> metadata, DType? dtype)
     {
         using var ms = new MemoryStream();
@@ -78,11 +87,17 @@ internal static class SafetensorsWriter
                 foreach (var (k, v) in metadata) w.WriteString(k, v);
                 w.WriteEndObject();
             }
-            long offset = 0;
+            var offsets = new Dictionary<WeightTensor, long>(ReferenceEqualityComparer.Instance);
+            long end = 0;
+            foreach (var t in Layout(tensors, dtype))
+            {
+                offsets[t] = end;
+                end += t.Length * Target(t, dtype).Size();
+            }
             foreach (var t in tensors)
             {
-                var target = dtype ?? t.DType;
-                long size = t.Length * target.Size();
+                var target = Target(t, dtype);
+                long size = t.Length * target.Size(), offset = offsets[t];
                 w.WriteStartObject(t.Name);
                 w.WriteString("dtype", target.SafetensorsName());
                 w.WriteStartArray("shape");
@@ -93,7 +108,6 @@ internal static class SafetensorsWriter
                 w.WriteNumberValue(offset + size);
                 w.WriteEndArray();
                 w.WriteEndObject();
-                offset += size;
             }
             w.WriteEndObject();
         }
