@@ -22,14 +22,23 @@ internal sealed class DeviceWeights : IDisposable
     public Device Device { get; }
 
     /// <summary>The tensor stored under <paramref name="key"/>, which must have exactly <paramref name="shape"/>.</summary>
-    public Tensor Get(string key, params int[] shape)
+    public Tensor Get(string key, params int[] shape) => Upload(Host(key, shape), shape);
+
+    /// <summary>
+    /// The values stored under <paramref name="key"/> (exactly <paramref name="shape"/>) on the host, for
+    /// weights transformed at load (a BatchNorm folded into its convolution) before <see cref="Upload"/>.
+    /// </summary>
+    public float[] Host(string key, params int[] shape)
     {
         if (!stateDict.Tensors.TryGetValue(key, out var stored))
             throw new SamException($"checkpoint has no tensor '{key}'");
         if (!stored.Shape.SequenceEqual(shape))
             throw new SamException($"checkpoint tensor '{key}' has shape {Tensor.ShapeText(stored.Shape)}, expected {Tensor.ShapeText(shape)}");
-        return Keep(Tensor.FromArray(Device, stateDict.FiniteFloat32(stored), shape));
+        return stateDict.FiniteFloat32(stored);
     }
+
+    /// <summary>Uploads values derived from the checkpoint and owns the device copy.</summary>
+    public Tensor Upload(float[] values, params int[] shape) => Keep(Tensor.FromArray(Device, values, shape));
 
     /// <summary>Takes ownership of a tensor derived from the checkpoint (e.g. a precomputed table).</summary>
     public Tensor Keep(Tensor tensor)
