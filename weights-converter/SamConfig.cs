@@ -5,7 +5,9 @@ namespace SamEngine.Weights;
 
 /// <summary>
 /// SAM's hyper-parameters, read off the shapes of a state dict (never assumed from a model name):
-/// ViT-B/L/H and any other size come out right. Names follow the official build_sam.
+/// ViT-B/L/H and any other size come out right, and MobileSAM (a TinyViT image encoder in front of
+/// SAM's prompt encoder and mask decoder, <see cref="TinyViT"/>). Names follow the official build_sam.
+/// The Encoder* fields, WindowSize, UseAbsPos and QkvBias describe a ViT encoder and are 0/empty for MobileSAM.
 /// </summary>
 internal sealed record SamConfig
 {
@@ -15,32 +17,36 @@ internal sealed record SamConfig
     /// </summary>
     public const int OfficialDecoderHeads = 8;
 
-    public required int EncoderEmbedDim { get; init; }
-    public required int EncoderDepth { get; init; }
-    public required int EncoderNumHeads { get; init; }
-    public required IReadOnlyList<int> EncoderGlobalAttnIndexes { get; init; }
+    /// <summary>MobileSAM's TinyViT image encoder; null for SAM's ViT.</summary>
+    public TinyViTConfig? TinyViT { get; init; }
+    public int EncoderEmbedDim { get; init; }
+    public int EncoderDepth { get; init; }
+    public int EncoderNumHeads { get; init; }
+    public IReadOnlyList<int> EncoderGlobalAttnIndexes { get; init; } = [];
     /// <summary>Window of the windowed blocks (0 when every block is global).</summary>
-    public required int WindowSize { get; init; }
+    public int WindowSize { get; init; }
+    /// <summary>The image's stride onto the embedding grid (ViT: its patch size; MobileSAM: 16 as well).</summary>
     public required int PatchSize { get; init; }
     public required int ImageSize { get; init; }
-    public required int EncoderMlpDim { get; init; }
+    public int EncoderMlpDim { get; init; }
     public double MlpRatio => (double)EncoderMlpDim / EncoderEmbedDim;
-    public required bool UseAbsPos { get; init; }
-    public required bool QkvBias { get; init; }
+    public bool UseAbsPos { get; init; }
+    public bool QkvBias { get; init; }
     /// <summary>Channels of the neck, i.e. of the image embedding.</summary>
     public required int OutChans { get; init; }
-    public required int PromptEmbedDim { get; init; }
-    public required int MaskInChans { get; init; }
-    public required int DecoderDepth { get; init; }
-    public required int DecoderMlpDim { get; init; }
+    // The prompt encoder's and mask decoder's sizes (the same for every encoder family): always set by Infer.
+    public int PromptEmbedDim { get; init; }
+    public int MaskInChans { get; init; }
+    public int DecoderDepth { get; init; }
+    public int DecoderMlpDim { get; init; }
     public int DecoderHeads { get; init; } = OfficialDecoderHeads;
     /// <summary>How much the cross attentions shrink the embedding dim (internal dim = PromptEmbedDim / this).</summary>
-    public required int AttentionDownsampleRate { get; init; }
-    public required int NumMultimaskOutputs { get; init; }
-    public required int IouHeadDepth { get; init; }
-    public required int IouHeadHiddenDim { get; init; }
+    public int AttentionDownsampleRate { get; init; }
+    public int NumMultimaskOutputs { get; init; }
+    public int IouHeadDepth { get; init; }
+    public int IouHeadHiddenDim { get; init; }
 
-    public int EncoderHeadDim => EncoderEmbedDim / EncoderNumHeads;
+    public int EncoderHeadDim => EncoderNumHeads == 0 ? 0 : EncoderEmbedDim / EncoderNumHeads;
     /// <summary>Side of the image embedding grid (64 for 1024/16).</summary>
     public int ImageEmbeddingSize => ImageSize / PatchSize;
     public int NumMaskTokens => NumMultimaskOutputs + 1;
@@ -58,7 +64,10 @@ internal sealed record SamConfig
     }
 
     /// <summary>Every tensor of the official state dict for this configuration, in the official order.</summary>
-    public IEnumerable<(string Name, int[] Shape)> ExpectedTensors()
+    public IEnumerable<(string Name, int[] Shape)> ExpectedTensors() =>
+        (TinyViT != null ? TinyViT.ExpectedTensors() : ViTEncoderTensors()).Concat(PromptAndDecoderTensors());
+
+    IEnumerable<(string Name, int[] Shape)> ViTEncoderTensors()
     {
         int c = EncoderEmbedDim, g = ImageEmbeddingSize, hd = EncoderHeadDim, m = EncoderMlpDim, o = OutChans;
         const string E = "image_encoder.";
@@ -83,7 +92,10 @@ internal sealed record SamConfig
         foreach (var x in Norm(E + "neck.1", o)) yield return x;
         yield return (E + "neck.2.weight", [o, o, 3, 3]);
         foreach (var x in Norm(E + "neck.3", o)) yield return x;
+    }
 
+    IEnumerable<(string Name, int[] Shape)> PromptAndDecoderTensors()
+    {
         int d = PromptEmbedDim, mi = MaskInChans;
         const string P = "prompt_encoder.";
         yield return (P + "pe_layer.positional_encoding_gaussian_matrix", [2, d / 2]);
@@ -146,7 +158,7 @@ internal sealed record SamConfig
         var expected = ExpectedTensors().ToList();
         var names = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         var missing = expected.Where(e => !sd.Tensors.ContainsKey(e.Name)).Select(e => $"'{e.Name}'").ToList();
-        var extra = sd.Tensors.Keys.Where(k => !names.Contains(k)).Select(k => $"'{Pth.PthReader.Printable(k)}'").ToList();
+        var extra = sd.Tensors.Keys.Where(k => !names.Contains(k) && !(TinyViT != null && TinyViTConfig.Unused(k))).Select(k => $"'{Pth.PthReader.Printable(k)}'").ToList();
         var misshaped = expected.Where(e => sd.Tensors.TryGetValue(e.Name, out var t) && !t.Shape.SequenceEqual(e.Shape))
             .Select(e => $"'{e.Name}' {Dims(sd.Tensors[e.Name].Shape)} (expected {Dims(e.Shape)})").ToList();
         var problems = new List<string>();
@@ -162,7 +174,7 @@ internal sealed record SamConfig
     internal static string Dims(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
     /// <summary>One line for humans: "ViT width 256, depth 4, 4 heads, global blocks 1, 3, window 14".</summary>
-    public string Summary() =>
+    public string Summary() => TinyViT != null ? "MobileSAM, " + TinyViT.Summary() :
         $"ViT width {EncoderEmbedDim}, depth {EncoderDepth}, {EncoderNumHeads} heads, global blocks {Indexes()}, window {WindowSize}";
 
     string Indexes() => EncoderGlobalAttnIndexes.Count == 0 ? "none" : string.Join(", ", EncoderGlobalAttnIndexes);
@@ -171,19 +183,9 @@ internal sealed record SamConfig
     public IReadOnlyDictionary<string, string> ToMetadata()
     {
         static string S(double v) => v.ToString(CultureInfo.InvariantCulture);
-        return new Dictionary<string, string>
+        static string L(IEnumerable<int> v) => "[" + string.Join(", ", v) + "]";
+        var decoder = new Dictionary<string, string>
         {
-            ["embed_dim"] = S(EncoderEmbedDim),
-            ["depth"] = S(EncoderDepth),
-            ["num_heads"] = S(EncoderNumHeads),
-            ["global_attn_indexes"] = "[" + string.Join(", ", EncoderGlobalAttnIndexes) + "]",
-            ["img_size"] = S(ImageSize),
-            ["patch_size"] = S(PatchSize),
-            ["window_size"] = S(WindowSize),
-            ["mlp_dim"] = S(EncoderMlpDim),
-            ["mlp_ratio"] = S(MlpRatio),
-            ["use_abs_pos"] = UseAbsPos ? "true" : "false",
-            ["qkv_bias"] = QkvBias ? "true" : "false",
             ["out_chans"] = S(OutChans),
             ["prompt_embed_dim"] = S(PromptEmbedDim),
             ["mask_in_chans"] = S(MaskInChans),
@@ -195,6 +197,33 @@ internal sealed record SamConfig
             ["iou_head_depth"] = S(IouHeadDepth),
             ["iou_head_hidden_dim"] = S(IouHeadHiddenDim),
         };
+        if (TinyViT is { } t)
+            return new Dictionary<string, string>
+            {
+                ["encoder"] = "tiny_vit",
+                ["img_size"] = S(ImageSize),
+                ["embed_dims"] = L(t.EmbedDims),
+                ["depths"] = L(t.Depths),
+                ["num_heads"] = L(t.NumHeads.Skip(1)),
+                ["window_sizes"] = L(t.WindowSizes.Skip(1)),
+                ["mbconv_expand_ratio"] = S(t.HiddenDims[0] / (double)t.EmbedDims[0]),
+                ["mlp_ratio"] = S(t.HiddenDims[^1] / (double)t.EmbedDims[^1]),
+                ["local_conv_size"] = S(t.LocalConvSize),
+            }.Concat(decoder).ToDictionary();
+        return new Dictionary<string, string>
+        {
+            ["embed_dim"] = S(EncoderEmbedDim),
+            ["depth"] = S(EncoderDepth),
+            ["num_heads"] = S(EncoderNumHeads),
+            ["global_attn_indexes"] = L(EncoderGlobalAttnIndexes),
+            ["img_size"] = S(ImageSize),
+            ["patch_size"] = S(PatchSize),
+            ["window_size"] = S(WindowSize),
+            ["mlp_dim"] = S(EncoderMlpDim),
+            ["mlp_ratio"] = S(MlpRatio),
+            ["use_abs_pos"] = UseAbsPos ? "true" : "false",
+            ["qkv_bias"] = QkvBias ? "true" : "false",
+        }.Concat(decoder).ToDictionary();
     }
 
     /// <summary>The reading of shapes, with an error naming the tensor whenever one does not fit.</summary>
@@ -203,8 +232,17 @@ internal sealed record SamConfig
         public SamConfig Run()
         {
             // MobileSAM keeps SAM's prompt encoder and mask decoder behind a TinyViT encoder.
-            if (sd.Tensors.ContainsKey("image_encoder.patch_embed.seq.0.c.weight") || sd.Tensors.Keys.Any(k => k.StartsWith("image_encoder.layers.", StringComparison.Ordinal)))
-                throw new CheckpointException(sd.Path, "is a MobileSAM checkpoint (TinyViT image encoder); SamEngine runs SAM's ViT image encoders only so far");
+            if (TinyViTConfig.Detect(sd.Tensors.Keys))
+            {
+                var tiny = TinyViTConfig.Infer(sd);
+                return Decoder(new SamConfig
+                {
+                    TinyViT = tiny,
+                    PatchSize = tiny.ImageSize / TinyViTConfig.EmbeddingGrid,
+                    ImageSize = tiny.ImageSize,
+                    OutChans = tiny.OutChans,
+                });
+            }
             var pe = Shape("image_encoder.patch_embed.proj.weight", 4);
             int c = Positive(pe[0], "image_encoder.patch_embed.proj.weight"), patch = Positive(pe[3], "image_encoder.patch_embed.proj.weight");
             if (pe[1] != 3 || pe[2] != pe[3]) throw Misshaped("image_encoder.patch_embed.proj.weight", pe, "[C, 3, P, P]");
@@ -239,14 +277,7 @@ internal sealed record SamConfig
                 window = (rows + 1) / 2;
             }
 
-            int d = Positive(Shape("prompt_encoder.no_mask_embed.weight", 2)[1], "prompt_encoder.no_mask_embed.weight");
-            int inner = Positive(Shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight", 2)[0],
-                "mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight");
-            if (d % inner != 0 || inner % OfficialDecoderHeads != 0 || d % 8 != 0)
-                throw new CheckpointException(sd.Path, $"the mask decoder's dims (embedding {d}, attention {inner}) do not fit {OfficialDecoderHeads} heads");
-            int tokens = Positive(Shape("mask_decoder.mask_tokens.weight", 2)[0], "mask_decoder.mask_tokens.weight");
-
-            return new SamConfig
+            return Decoder(new SamConfig
             {
                 EncoderEmbedDim = c,
                 EncoderDepth = depth,
@@ -259,6 +290,21 @@ internal sealed record SamConfig
                 UseAbsPos = absPos,
                 QkvBias = sd.Tensors.ContainsKey("image_encoder.blocks.0.attn.qkv.bias"),
                 OutChans = Positive(Shape("image_encoder.neck.0.weight", 4)[0], "image_encoder.neck.0.weight"),
+            });
+        }
+
+        /// <summary>The prompt encoder's and mask decoder's sizes, the same for every encoder family.</summary>
+        SamConfig Decoder(SamConfig encoder)
+        {
+            int d = Positive(Shape("prompt_encoder.no_mask_embed.weight", 2)[1], "prompt_encoder.no_mask_embed.weight");
+            int inner = Positive(Shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight", 2)[0],
+                "mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight");
+            if (d % inner != 0 || inner % OfficialDecoderHeads != 0 || d % 8 != 0)
+                throw new CheckpointException(sd.Path, $"the mask decoder's dims (embedding {d}, attention {inner}) do not fit {OfficialDecoderHeads} heads");
+            int tokens = Positive(Shape("mask_decoder.mask_tokens.weight", 2)[0], "mask_decoder.mask_tokens.weight");
+
+            return encoder with
+            {
                 PromptEmbedDim = d,
                 MaskInChans = Positive(Shape("prompt_encoder.mask_downscaling.3.weight", 4)[0], "prompt_encoder.mask_downscaling.3.weight"),
                 DecoderDepth = Count(@"^mask_decoder\.transformer\.layers\.(\d{1,4})\."),

@@ -76,7 +76,7 @@ internal sealed record TinyViTConfig
     }
 
     /// <summary>The ImageNet classifier TinyViT keeps (norm_head, head) and BatchNorm's counters: in the checkpoint, never used.</summary>
-    static bool Unused(string key) =>
+    internal static bool Unused(string key) =>
         key.StartsWith(Prefix + "norm_head.", StringComparison.Ordinal) || key.StartsWith(Prefix + "head.", StringComparison.Ordinal)
         || key.EndsWith(".bn.num_batches_tracked", StringComparison.Ordinal);
 

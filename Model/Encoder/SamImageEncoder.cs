@@ -6,18 +6,26 @@ using SamEngine.Weights;
 namespace SamEngine.Model;
 
 /// <summary>
-/// The image side of SAM as a library call: a checkpoint's encoder on one device, turning an
-/// RGB image into the embedding the prompt decoder consumes (Sam.preprocess + image_encoder).
+/// The image side of SAM as a library call: a checkpoint's encoder (SAM's ViT or MobileSAM's
+/// TinyViT) on one device, turning an RGB image into the embedding the prompt decoder consumes
+/// (Sam.preprocess + image_encoder).
 /// </summary>
 internal sealed class SamImageEncoder : IDisposable
 {
-    readonly EncoderWeights weights;
-    readonly ImageEncoderViT encoder;
+    readonly EncoderWeights? weights;
+    readonly ImageEncoderViT? vit;
+    readonly TinyViT? tinyViT;
 
     public SamImageEncoder(StateDict stateDict, ImageEncoderConfig config, Device device)
     {
-        weights = EncoderWeights.Load(stateDict, config, device);
-        encoder = new ImageEncoderViT(weights);
+        Config = config;
+        Device = device;
+        if (config.TinyViT is { } t) tinyViT = TinyViT.Load(stateDict, t, device);
+        else
+        {
+            weights = EncoderWeights.Load(stateDict, config, device);
+            vit = new ImageEncoderViT(weights);
+        }
     }
 
     /// <summary>Loads a .pth or .safetensors checkpoint; the encoder's size is read from its weights.</summary>
@@ -29,8 +37,10 @@ internal sealed class SamImageEncoder : IDisposable
         return new SamImageEncoder(stateDict, config, device) { ModelName = Path.GetFileName(modelPath) };
     }
 
-    public ImageEncoderConfig Config => weights.Config;
-    public Device Device => weights.Device;
+    public ImageEncoderConfig Config { get; }
+    public Device Device { get; }
+    /// <summary>Bytes of the encoder's weights on the device.</summary>
+    public long WeightBytes => weights?.Bytes ?? tinyViT!.WeightBytes;
     public string? ModelName { get; init; }
 
     /// <summary>Wall time of the last <see cref="Encode"/> (device work included).</summary>
@@ -45,7 +55,7 @@ internal sealed class SamImageEncoder : IDisposable
     {
         cancel.ThrowIfCancellationRequested();
         var (input, inputSize) = Preprocess.Apply(image, Config.ImgSize);
-        int steps = Config.Depth + 1, done = 0;
+        int steps = Config.Steps, done = 0;
         Action<string, Tensor>? step = progress == null && !cancel.CanBeCanceled ? null : (_, _) =>
         {
             // A device runs ahead of its host: wait for the block, so that progress is the device's, not the queue's.
@@ -65,20 +75,25 @@ internal sealed class SamImageEncoder : IDisposable
 
     /// <summary>
     /// The encoder on a preprocessed 1×3×img×img input; <paramref name="observe"/> sees the
-    /// channels-last activations after "patch_embed" and each "blockNN", as host arrays.
+    /// channels-last activations after "patch_embed" and each "blockNN" (TinyViT: each "layerN"),
+    /// as host arrays with their shapes.
     /// </summary>
-    public float[] Encode(float[] input, Action<string, float[]>? observe = null) =>
-        EncodeOnDevice(input, observe == null ? null : (name, t) => observe(name, t.Download()));
+    public float[] Encode(float[] input, Action<string, float[], int[]>? observe = null) =>
+        EncodeOnDevice(input, observe == null ? null : (name, t) => observe(name, t.Download(), [.. t.Shape]));
 
     float[] EncodeOnDevice(float[] input, Action<string, Tensor>? observe)
     {
         var clock = Stopwatch.StartNew();
         using var x = Tensor.FromArray(Device, input, 1, ImageEncoderConfig.InChans, Config.ImgSize, Config.ImgSize);
-        using var embedding = encoder.Forward(x, observe);
+        using var embedding = tinyViT != null ? tinyViT.Forward(x, observe) : vit!.Forward(x, observe);
         var result = embedding.Download();
         LastEncodeTime = clock.Elapsed;
         return result;
     }
 
-    public void Dispose() => weights.Dispose();
+    public void Dispose()
+    {
+        weights?.Dispose();
+        tinyViT?.Dispose();
+    }
 }

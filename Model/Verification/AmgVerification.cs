@@ -102,7 +102,8 @@ internal static class AmgVerification
                 r.GetProperty("predicted_iou").GetDouble(),
                 (point[0].GetDouble(), point[1].GetDouble()),
                 stability.ValueKind == JsonValueKind.Null ? double.NaN : stability.GetDouble(),
-                r.GetProperty("crop_box").EnumerateArray().Select(v => v.GetInt32()).ToArray());
+                // Integers, though some exports write them as floats (mobilesam-mini: 552.0).
+                r.GetProperty("crop_box").EnumerateArray().Select(v => v.TryGetInt32(out int i) ? i : checked((int)v.GetDouble())).ToArray());
         }).ToArray();
     }
 

@@ -21,9 +21,8 @@ internal static class EncoderVerification
         var errors = FixtureFolder.ReadJson(Path.Combine(fixtures, "errors.json"));
         foreach (var image in meta.AsObject().Select(kv => kv.Key).Where(i => images == null || images.Contains(i)))
         {
-            var dir = Path.Combine(fixtures, image);
-            var rgb = RgbImage.FromNpy(Npy.Read(Path.Combine(dir, "image_rgb.npy")));
-            foreach (var check in RunImage(encoder, dir, image, errors[image], rgb, encoded))
+            var rgb = RgbImage.FromNpy(Npy.Read(FixtureFolder.ArrayPath(fixtures, image, "image_rgb.npy")));
+            foreach (var check in RunImage(encoder, fixtures, image, errors[image], rgb, encoded))
                 yield return check;
         }
     }
@@ -39,11 +38,10 @@ internal static class EncoderVerification
         Action<string, TimeSpan>? encoded = null)
     {
         var image = Path.GetFileNameWithoutExtension(imagePath);
-        var dir = FolderOf(fixtures, imagePath);
         var errors = FixtureFolder.ReadJson(Path.Combine(fixtures, "errors.json"));
         var rgb = ImageLoader.Load(imagePath);
-        yield return Decode(image, rgb, Npy.Read(pixels ?? Path.Combine(dir, "image_rgb.npy")));
-        foreach (var check in RunImage(encoder, dir, image, errors[image], rgb, encoded))
+        yield return Decode(image, rgb, Npy.Read(pixels ?? FixtureFolder.ArrayPath(fixtures, image, "image_rgb.npy")));
+        foreach (var check in RunImage(encoder, fixtures, image, errors[image], rgb, encoded))
             yield return check;
     }
 
@@ -55,32 +53,33 @@ internal static class EncoderVerification
         return new StageCheck(image, "decode", max, max == 0 ? 0 : double.NaN, null, Exact: true, Detail: comparison.ToString());
     }
 
-    static IEnumerable<StageCheck> RunImage(SamImageEncoder encoder, string dir, string image, JsonNode? errors, RgbImage rgb,
+    static IEnumerable<StageCheck> RunImage(SamImageEncoder encoder, string fixtures, string image, JsonNode? errors, RgbImage rgb,
         Action<string, TimeSpan>? encoded)
     {
         double? Torch(string stage) => (double?)errors?[stage]?["rel_l2"];
         var cfg = encoder.Config;
 
         var resized = new ResizeLongestSide(cfg.ImgSize).ApplyImage(rgb);
-        yield return CompareResize(image, resized, Npy.Read(Path.Combine(dir, "resized.npy")));
+        var dir = Path.Combine(fixtures, image);
+        yield return CompareResize(image, resized, Npy.Read(FixtureFolder.ArrayPath(fixtures, image, "resized.npy")));
 
         var input = Preprocess.Normalize(resized, cfg.ImgSize);
-        var preprocessed = Path.Combine(dir, "preprocessed.npy");
+        var preprocessed = FixtureFolder.ArrayPath(fixtures, image, "preprocessed.npy");
         if (File.Exists(preprocessed))
             yield return StageCheck.Compare(image, "preprocessed", input, Reference(preprocessed, [1, 3, cfg.ImgSize, cfg.ImgSize]), Torch("preprocessed"));
 
         // Activations are kept and compared after the encoder, so its time is the encoder's.
-        var activations = new List<(string Name, float[] Values)>();
+        var activations = new List<(string Name, float[] Values, int[] Shape)>();
         bool hasActivations = Directory.Exists(Path.Combine(dir, "activations"));
-        var embedding = encoder.Encode(input, hasActivations ? (name, values) => activations.Add((name, values)) : null);
+        var embedding = encoder.Encode(input, hasActivations ? (name, values, shape) => activations.Add((name, values, shape)) : null);
         encoded?.Invoke(image, encoder.LastEncodeTime);
 
         int g = cfg.GridSize;
-        foreach (var (name, values) in activations)
+        foreach (var (name, values, shape) in activations)
         {
             var path = Path.Combine(dir, "activations", name + ".npy");
             if (File.Exists(path))
-                yield return StageCheck.Compare(image, name, values, Reference(path, [1, g, g, cfg.EmbedDim]), Torch("activations/" + name));
+                yield return StageCheck.Compare(image, name, values, Reference(path, shape), Torch("activations/" + name));
         }
         yield return StageCheck.Compare(image, "image_embedding", embedding,
             Reference(Path.Combine(dir, "image_embedding.npy"), [1, cfg.OutChans, g, g]), Torch("image_embedding"));

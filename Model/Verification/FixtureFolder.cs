@@ -41,6 +41,34 @@ internal sealed class FixtureFolder
     public IEnumerable<JsonNode> ErrorsLike(string prefix) =>
         errors.AsObject().SelectMany(image => image.Value!.AsObject().Where(s => s.Key.StartsWith(prefix)).Select(s => s.Value!));
 
+    /// <summary>
+    /// Where image's reference array name (e.g. "image_rgb.npy") is: in the image's folder, or, when
+    /// meta.json lists it under omitted_npy_sha256 (a fixture that does not repeat another's
+    /// model-independent arrays), the file of that sha256 at the same place in a sibling fixture
+    /// folder. The image's own path when neither has it (the caller reports it missing).
+    /// </summary>
+    public static string ArrayPath(string fixtures, string image, string name)
+    {
+        string own = System.IO.Path.Combine(fixtures, image, name);
+        if (File.Exists(own)) return own;
+        var metaPath = System.IO.Path.Combine(fixtures, "meta.json");
+        var hash = File.Exists(metaPath) ? (string?)ReadJson(metaPath)[image]?["omitted_npy_sha256"]?[name] : null;
+        var parent = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(fixtures));
+        if (hash == null || parent == null) return own;
+        foreach (var sibling in Directory.EnumerateDirectories(parent).Order(StringComparer.Ordinal))
+        {
+            string candidate = System.IO.Path.Combine(sibling, image, name);
+            if (File.Exists(candidate) && Sha256(candidate) == hash) return candidate;
+        }
+        return own;
+    }
+
+    static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     internal static JsonNode ReadJson(string path)
     {
         try { return JsonNode.Parse(InputFile.ReadAllText(path, path, 64 << 20)) ?? throw new SamException($"{path}: empty JSON"); }

@@ -39,7 +39,7 @@ internal static class EmbedCommand
         embedding.Save(outputPath);
         Console.WriteLine($"{outputPath}: {Tensor.ShapeText(embedding.Shape)} float32, image {rgb.Height}×{rgb.Width} → input " +
             $"{embedding.InputSize.Height}×{embedding.InputSize.Width}; metadata {ImageEmbedding.MetadataPath(outputPath)}");
-        Console.WriteLine($"encoder ({encoder.Config.EmbedDim} wide, {encoder.Config.Depth} blocks) on {device}: {encoder.LastEncodeTime.TotalSeconds:F2} s");
+        Console.WriteLine($"encoder ({encoder.Config.Name}) on {device}: {encoder.LastEncodeTime.TotalSeconds:F2} s");
         return 0;
     }
 }

@@ -27,11 +27,19 @@ internal static class InfoCommand
         Row("file", $"{path} ({new FileInfo(path).Length / 1e6:F1} MB)");
         Row("format", format);
         Row("tensors", $"{sd.Tensors.Count}, {sd.ParameterCount:N0} parameters, {DTypeSummary(sd)}, {sd.ByteCount / 1e6:F1} MB of values");
-        Row("encoder", $"ViT width {c.EncoderEmbedDim}, depth {c.EncoderDepth}, {c.EncoderNumHeads} heads (head dim {c.EncoderHeadDim}), " +
-            $"MLP {c.EncoderMlpDim} (ratio {c.MlpRatio:0.##}), global attention in blocks " +
-            (c.EncoderGlobalAttnIndexes.Count == 0 ? "none" : string.Join(", ", c.EncoderGlobalAttnIndexes)) + $", window {c.WindowSize}" +
-            (c.QkvBias ? "" : ", no qkv bias") + (c.UseAbsPos ? "" : ", no absolute position embedding"));
-        Row("image", $"{c.ImageSize}×{c.ImageSize}, patch {c.PatchSize}, embedding {c.OutChans}×{c.ImageEmbeddingSize}×{c.ImageEmbeddingSize}");
+        if (c.TinyViT is { } t)
+        {
+            Row("encoder", $"MobileSAM {t.Summary()}; stage grids {string.Join(", ", Enumerable.Range(0, t.Stages).Select(t.Resolution))}");
+            Row("image", $"{c.ImageSize}×{c.ImageSize}, stride {c.PatchSize}, embedding {c.OutChans}×{c.ImageEmbeddingSize}×{c.ImageEmbeddingSize}");
+        }
+        else
+        {
+            Row("encoder", $"ViT width {c.EncoderEmbedDim}, depth {c.EncoderDepth}, {c.EncoderNumHeads} heads (head dim {c.EncoderHeadDim}), " +
+                $"MLP {c.EncoderMlpDim} (ratio {c.MlpRatio:0.##}), global attention in blocks " +
+                (c.EncoderGlobalAttnIndexes.Count == 0 ? "none" : string.Join(", ", c.EncoderGlobalAttnIndexes)) + $", window {c.WindowSize}" +
+                (c.QkvBias ? "" : ", no qkv bias") + (c.UseAbsPos ? "" : ", no absolute position embedding"));
+            Row("image", $"{c.ImageSize}×{c.ImageSize}, patch {c.PatchSize}, embedding {c.OutChans}×{c.ImageEmbeddingSize}×{c.ImageEmbeddingSize}");
+        }
         Row("prompt", $"embedding dim {c.PromptEmbedDim}, mask input channels {c.MaskInChans}");
         Row("decoder", $"depth {c.DecoderDepth}, MLP {c.DecoderMlpDim}, {c.DecoderHeads} heads (assumed, as in every official model), " +
             $"attention downsample {c.AttentionDownsampleRate}, {c.NumMultimaskOutputs} multimask outputs, IoU head depth {c.IouHeadDepth} hidden {c.IouHeadHiddenDim}");

@@ -42,7 +42,7 @@ internal static class VerifyCommand
         bool Runs(string stage) => stages == null || stages.Contains(stage);
         if (fixtures != null && !Directory.Exists(fixtures)) throw new SamException($"--fixtures {fixtures}: folder not found");
         if (imagePath != null && pixels == null && fixtures != null)
-            pixels = Path.Combine(EncoderVerification.FolderOf(fixtures, imagePath), "image_rgb.npy");
+            pixels = FixtureFolder.ArrayPath(fixtures, Path.GetFileNameWithoutExtension(imagePath), "image_rgb.npy");
         if (pixels != null && !File.Exists(pixels)) throw new SamException($"--pixels {pixels}: file not found");
         if (modelPath == null)
         {
@@ -75,7 +75,7 @@ internal static class VerifyCommand
             if (Runs("amg"))
                 foreach (var image in AmgVerification.Images(folder).Where(i => only == null || i == only))
                 {
-                    var rgb = imagePath != null ? ImageLoader.Load(imagePath) : RgbImage.FromNpy(Npy.Read(Path.Combine(folder.ImageDir(image), "image_rgb.npy")));
+                    var rgb = imagePath != null ? ImageLoader.Load(imagePath) : RgbImage.FromNpy(Npy.Read(FixtureFolder.ArrayPath(folder.Path, image, "image_rgb.npy")));
                     var result = AmgVerification.Generate(predictor, folder, image, rgb);
                     Console.Error.WriteLine($"{image}: amg {result.Timings.Encoder.TotalSeconds + result.Timings.Decoder.TotalSeconds + result.Timings.Postprocess.TotalSeconds:F2} s");
                     foreach (var c in AmgVerification.Compare(result, folder, image)) yield return c;
