@@ -38,6 +38,8 @@ internal static class ConvertCommand
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["source"] = Path.GetFileName(input) };
         foreach (var (k, v) in config.ToMetadata()) metadata[k] = v;
         var tensors = config.ExpectedTensors().Select(e => sd.Tensors[e.Name]).ToList();
+        // MobileSAM's checkpoints also hold TinyViT's ImageNet head and BatchNorm counters: kept, so nothing is lost.
+        if (config.TinyViT != null) tensors.AddRange(sd.Tensors.Values.Where(t => TinyViTConfig.Unused(t.Name)));
 
         var summary = SafetensorsWriter.Write(output, tensors, metadata, dtype);
         OutputStamp.StampFiles("sam convert", output);
