@@ -25,12 +25,13 @@ internal static class RandomWeights
         // Not HashCode.Combine: .NET randomises it per process, and the weights must be the same in every run.
         var rng = new Random(unchecked(seed * 16777619 ^ StableHash(name)));
         // Scales of a trained model's typical ranges, so activations stay finite and non-trivial:
-        // PyTorch's default fan-in init for projections, unit norm gains, small biases.
-        bool isNormGain = name.EndsWith(".weight") && shape.Length == 1;
+        // PyTorch's default fan-in init for projections, unit norm gains and BatchNorm variances, small
+        // biases and BatchNorm means.
+        bool isNormGain = name.EndsWith(".weight") && shape.Length == 1 || name.EndsWith(".running_var");
         float scale = shape.Length >= 2 && !name.Contains("embed") && !name.Contains("rel_pos")
             ? 1f / MathF.Sqrt(shape.Skip(1).Aggregate(1, (a, b) => a * b))
             : name.Contains("rel_pos") || name.EndsWith("pos_embed") ? 0.02f
-            : name.EndsWith(".bias") ? 0.02f
+            : name.EndsWith(".bias") || name.EndsWith(".running_mean") ? 0.02f
             : 1f;
         for (long i = 0; i < n; i++)
         {

@@ -1,14 +1,19 @@
 using SamEngine.Engine;
+using SamEngine.Weights;
 
 namespace SamEngine.Model;
 
 /// <summary>
-/// The official image-encoder sizes (build_sam.py's vit_b/l/h). Used only to make random-weight
-/// models for demos and benchmarks: a real checkpoint's size is always read from its weights.
-/// The prompt encoder and mask decoder are the same for every size.
+/// The official image-encoder sizes (build_sam.py's vit_b/l/h, and MobileSAM's vit_t as
+/// mobile_sam). Used only to make random-weight models for demos and benchmarks: a real
+/// checkpoint's size is always read from its weights. The prompt encoder and mask decoder are the
+/// same for every size.
 /// </summary>
 internal sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int NumHeads, int[] GlobalAttnIndexes, int ImageSize = 1024)
 {
+    /// <summary>MobileSAM's TinyViT encoder (the ViT sizes above are then unused).</summary>
+    public TinyViTConfig? TinyViT { get; init; }
+
     public const int PatchSize = 16, WindowSize = 14, OutChans = 256, MlpRatio = 4;
 
     public static SamArchitecture VitB { get; } = new("vit_b", 768, 12, 12, [2, 5, 8, 11]);
@@ -19,6 +24,15 @@ internal sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int
     /// 256² image, so that a whole bench, decoder batches included, runs in seconds.
     /// </summary>
     public static SamArchitecture Mini { get; } = new("mini", 256, 4, 4, [1, 3], ImageSize: 256);
+    /// <summary>MobileSAM's official encoder, build_sam_vit_t: TinyViT-5M with SAM's neck.</summary>
+    public static SamArchitecture MobileSam { get; } = new("mobile_sam", 0, 0, 0, [])
+    {
+        TinyViT = new TinyViTConfig
+        {
+            EmbedDims = [64, 128, 160, 320], Depths = [2, 2, 6, 2], NumHeads = [0, 4, 5, 10], WindowSizes = [0, 7, 14, 7],
+            HiddenDims = [256, 512, 640, 1280], LocalConvSize = 3, OutChans = OutChans,
+        },
+    };
 
     public static SamArchitecture Parse(string name) => name.ToLowerInvariant().Replace('-', '_') switch
     {
@@ -26,11 +40,15 @@ internal sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int
         "vit_l" => VitL,
         "vit_h" => VitH,
         "mini" => Mini,
-        _ => throw new SamException($"unknown architecture '{name}': choose vit_b, vit_l, vit_h or mini"),
+        "mobile_sam" or "vit_t" => MobileSam,
+        _ => throw new SamException($"unknown architecture '{name}': choose vit_b, vit_l, vit_h, mobile_sam or mini"),
     };
 
     /// <summary>Every tensor of the official state dict for this size, with its shape, in checkpoint order.</summary>
-    public IEnumerable<(string Name, int[] Shape)> StateDictShapes()
+    public IEnumerable<(string Name, int[] Shape)> StateDictShapes() =>
+        (TinyViT != null ? TinyViT.ExpectedTensors() : ViTShapes()).Concat(PromptAndDecoderShapes());
+
+    IEnumerable<(string Name, int[] Shape)> ViTShapes()
     {
         int c = EmbedDim, grid = ImageSize / PatchSize, headDim = EmbedDim / NumHeads;
         yield return ("image_encoder.pos_embed", [1, grid, grid, c]);
@@ -61,7 +79,6 @@ internal sealed record SamArchitecture(string Name, int EmbedDim, int Depth, int
         yield return ("image_encoder.neck.2.weight", [OutChans, OutChans, 3, 3]);
         yield return ("image_encoder.neck.3.weight", [OutChans]);
         yield return ("image_encoder.neck.3.bias", [OutChans]);
-        foreach (var t in PromptAndDecoderShapes()) yield return t;
     }
 
     static IEnumerable<(string, int[])> PromptAndDecoderShapes()

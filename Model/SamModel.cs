@@ -69,7 +69,7 @@ public sealed class SamModel : IDisposable
     /// An official size with random weights: its timings are the real model's, its masks are
     /// meaningless. For benchmarks and trying the API without a checkpoint.
     /// </summary>
-    /// <param name="architecture"><c>vit_b</c>, <c>vit_l</c> or <c>vit_h</c>.</param>
+    /// <param name="architecture"><c>vit_b</c>, <c>vit_l</c>, <c>vit_h</c> or <c>mobile_sam</c> (MobileSAM's TinyViT encoder).</param>
     /// <param name="seed">The same seed gives the same weights.</param>
     /// <param name="device">As for <see cref="Load"/>.</param>
     public static SamModel Random(string architecture = "vit_b", int seed = 0, string? device = null)

@@ -49,11 +49,6 @@ internal sealed record ImageEncoderConfig(
         c.ImageSize, c.PatchSize, c.EncoderEmbedDim, c.EncoderDepth, c.EncoderNumHeads, c.EncoderMlpDim, c.WindowSize,
         c.EncoderGlobalAttnIndexes, c.OutChans, c.UseAbsPos, c.QkvBias);
 
-    /// <summary>The encoder of an official size (for random-weight demos and benchmarks).</summary>
-    public static ImageEncoderConfig Of(SamArchitecture arch) => new(
-        arch.ImageSize, SamArchitecture.PatchSize, arch.EmbedDim, arch.Depth, arch.NumHeads,
-        SamArchitecture.MlpRatio * arch.EmbedDim, SamArchitecture.WindowSize, arch.GlobalAttnIndexes, SamArchitecture.OutChans);
-
     /// <summary>MobileSAM's encoder: image size, embedding stride and channels shared with ViT, the rest in <see cref="TinyViT"/>.</summary>
     public static ImageEncoderConfig Of(TinyViTConfig t) =>
         new(t.ImageSize, t.ImageSize / TinyViTConfig.EmbeddingGrid, 0, 0, 0, 0, 0, [], t.OutChans, UseAbsPos: false, QkvBias: false) { TinyViT = t };

@@ -25,7 +25,7 @@ internal static class AmgCommand
     public static Command Create()
     {
         var defaults = new AmgOptions();
-        var model = new Option<string>("--model") { Description = "SAM checkpoint (.pth or .safetensors), or random:vit_b|vit_l|vit_h for seeded random weights (timing only).", Required = true };
+        var model = new Option<string>("--model") { Description = "SAM checkpoint (.pth or .safetensors), or random:vit_b|vit_l|vit_h|mobile_sam for seeded random weights (timing only).", Required = true };
         var input = new Option<string>("--input") { Description = "An image, or a folder of images (its files, not subfolders).", Required = true };
         var output = new Option<string>("--output") { Description = "Output folder: per image a folder of mask PNGs with metadata.csv, or <name>.json with --convert-to-rle; plus an overlay.", Required = true };
         var convertToRle = new Option<bool>("--convert-to-rle") { Description = "Write each image's masks as COCO RLE in one <name>.json instead of PNGs." };

@@ -7,7 +7,7 @@ using SamEngine.Tools.Bench;
 namespace SamEngine.Tools.Commands;
 
 /// <summary>
-/// `sam bench --arch vit_b|vit_l|vit_h|mini | --model M [--device D] [--repeat N] [--json]
+/// `sam bench --arch vit_b|vit_l|vit_h|mobile_sam|mini | --model M [--device D] [--repeat N] [--json]
 /// [--profile] [--trace out.json]`: stage timings (median of N after a warm-up), the top
 /// kernels with GFLOP/s and % of the measured FMA peak, and the encoder's memory beyond the
 /// weights. See <see cref="SamBench"/>.
@@ -20,7 +20,7 @@ internal static class BenchCommand
     /// <summary>The options and action shared with `sam profile`, which only changes the defaults.</summary>
     internal static Command Build(string name, string description, int repeatDefault, bool profileDefault, string? traceDefault)
     {
-        var arch = new Option<string?>("--arch") { Description = "Official architecture with random weights: vit_b, vit_l, vit_h (or mini, the fixtures' small model)." };
+        var arch = new Option<string?>("--arch") { Description = "Official architecture with random weights: vit_b, vit_l, vit_h, mobile_sam (or mini, the fixtures' small model)." };
         var model = new Option<string?>("--model") { Description = "A checkpoint (.pth or .safetensors) instead of --arch." };
         var device = Cli.DeviceOption();
         var repeat = new Option<int>("--repeat") { Description = $"Timed runs per stage after one warm-up, 1–1000 (median reported; the decoders run at least 10 and 3). Default {repeatDefault}.", DefaultValueFactory = _ => repeatDefault };

@@ -20,7 +20,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "Checkpoint (.pth or .safetensors). Default: random weights of --arch." };
-        var arch = new Option<string>("--arch") { Description = "Architecture of the random model: vit_b, vit_l or vit_h.", DefaultValueFactory = _ => "vit_b" };
+        var arch = new Option<string>("--arch") { Description = "Architecture of the random model: vit_b, vit_l, vit_h or mobile_sam (MobileSAM's TinyViT encoder).", DefaultValueFactory = _ => "vit_b" };
         var image = new Option<string?>("--image") { Description = "Image to segment. Default: a drawn scene." };
         var point = new Option<string?>("--point") { Description = "Point prompt x,y in image pixels. Default: on the scene's house, or the image centre." };
         var box = new Option<string?>("--box") { Description = "Box prompt x0,y0,x1,y1. Default: around the scene's tree, or the image's central half." };
