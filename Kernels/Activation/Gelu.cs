@@ -17,10 +17,11 @@ internal static class Gelu
         if (y.Length != x.Length) throw new ArgumentException($"gelu: output {y.ShapeString} does not match input {x.ShapeString}");
         using var _ = Profiler.Launch(y.Device, "gelu", FlopsPerElement * x.Length, 2.0 * x.Length * sizeof(float));
         if (y.Device.IsIlgpu) Ilgpu(y.Device, x, y);
-        else Elementwise.Cpu(x, y, Cpu);
+        else Elementwise.Cpu(x, y, Span);
     }
 
-    static void Cpu(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>The native path over host spans (y may alias x).</summary>
+    internal static void Span(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)

@@ -10,7 +10,7 @@ namespace SamEngine.Model;
 /// s = γ / √(running_var + eps), W' = W·s per output channel and b' = β − running_mean·s. The fold is
 /// computed in float64 and rounded once.
 /// </summary>
-internal sealed class ConvBn(Tensor weight, Tensor bias, int stride, int padding, bool depthwise)
+internal sealed class ConvBn(Tensor weight, Tensor bias, int stride, int padding)
 {
     public Tensor Weight { get; } = weight;
     public int OutChannels => Weight.Dim(0);
@@ -25,7 +25,7 @@ internal sealed class ConvBn(Tensor weight, Tensor bias, int stride, int padding
         var mean = store.Host(name + ".bn.running_mean", outCh);
         var variance = store.Host(name + ".bn.running_var", outCh);
         var (folded, bias) = Fold(w, gamma, beta, mean, variance, TinyViTConfig.BatchNormEps);
-        return new ConvBn(store.Upload(folded, outCh, perGroup, k, k), store.Upload(bias, outCh), stride, padding, depthwise);
+        return new ConvBn(store.Upload(folded, outCh, perGroup, k, k), store.Upload(bias, outCh), stride, padding);
     }
 
     /// <summary>The folded weight (rows of w.Length / out per output channel) and bias.</summary>
@@ -43,12 +43,16 @@ internal sealed class ConvBn(Tensor weight, Tensor bias, int stride, int padding
         return (folded, bias);
     }
 
-    /// <summary>x [B, in, H, W] → y [B, out, Ho, Wo].</summary>
-    public void Forward(Tensor x, Tensor y)
-    {
-        if (depthwise) DepthwiseConv2d.Forward(x, Weight, bias, stride, padding, y);
-        else Conv2d.Forward(x, Weight, bias, stride, padding, y);
-    }
+    /// <summary>A full convolution on NCHW maps (the patch embedding): x [B, in, H, W] → y [B, out, Ho, Wo].</summary>
+    public void Conv(Tensor x, Tensor y) => Conv2d.Forward(x, Weight, bias, stride, padding, y);
+
+    /// <summary>A 1×1 convolution on channels-last tokens, as the Linear it is: y [.., out] = act(x [.., in]·Wᵀ + b) + residual.</summary>
+    public void Pointwise(Tensor x, Tensor y, Activation activation = Activation.None, Tensor? residual = null) =>
+        Linear.Forward(x, Weight.Reshape(Weight.Dim(0), Weight.Dim(1)), bias, y, activation, residual);
+
+    /// <summary>The depthwise convolution on channels-last maps: x [B, H, W, C] → y [B, Ho, Wo, C], then the activation.</summary>
+    public void Depthwise(Tensor x, Tensor y, Activation activation = Activation.None) =>
+        DepthwiseConv2d.Forward(x, Weight, bias, stride, padding, y, activation);
 
     /// <summary>The output's side for an input side.</summary>
     public int OutputSize(int size) => (size + 2 * padding - Weight.Dim(2)) / stride + 1;

@@ -81,36 +81,31 @@ internal sealed class TinyViT : IDisposable
             throw new ArgumentException($"image encoder: input {image.ShapeString} is not [B×3×{img}×{img}]");
         using var _ = Profiler.Stage("encoder");
 
-        using var map = Tensor.Empty(device, b, c0, r, r);
-        using (Profiler.Stage("patch_embed"))
-        using (var half = Tensor.Empty(device, b, c0 / 2, patchEmbed1.OutputSize(img), patchEmbed1.OutputSize(img)))
-        {
-            patchEmbed1.Forward(image, half);
-            Gelu.Forward(half, half);
-            patchEmbed2.Forward(half, map);
-        }
-        Observe(observe, "patch_embed", map);
-
-        Tensor tokens;
-        using (Profiler.Stage("layer0"))
-        {
-            foreach (var block in convBlocks) block.Forward(map);
-            tokens = merging[0].Forward(map);
-        }
+        var tokens = Tensor.Empty(device, b, r, r, c0);
         try
         {
-            observe?.Invoke("layer0", tokens);
-            for (int i = 1; i < cfg.Stages; i++)
+            using (Profiler.Stage("patch_embed"))
+            using (var half = Tensor.Empty(device, b, c0 / 2, patchEmbed1.OutputSize(img), patchEmbed1.OutputSize(img)))
+            using (var map = Tensor.Empty(device, b, c0, r, r))
+            {
+                patchEmbed1.Conv(image, half);
+                Gelu.Forward(half, half);
+                patchEmbed2.Conv(half, map);
+                Permute.Forward(map, [0, 2, 3, 1], tokens);
+            }
+            observe?.Invoke("patch_embed", tokens);
+
+            for (int i = 0; i < cfg.Stages; i++)
             {
                 using (Profiler.Stage($"layer{i}"))
                 {
-                    foreach (var block in blocks[i]) block.Forward(tokens);
+                    if (i == 0) foreach (var block in convBlocks) block.Forward(tokens);
+                    else foreach (var block in blocks[i]) block.Forward(tokens);
                     if (i < merging.Length)
                     {
-                        using var nchw = Tensor.Empty(device, b, tokens.Dim(3), tokens.Dim(1), tokens.Dim(2));
-                        Permute.Forward(tokens, [0, 3, 1, 2], nchw);
+                        var merged = merging[i].Forward(tokens);
                         tokens.Dispose();
-                        tokens = merging[i].Forward(nchw);
+                        tokens = merged;
                     }
                 }
                 observe?.Invoke($"layer{i}", tokens);
@@ -134,14 +129,6 @@ internal sealed class TinyViT : IDisposable
         {
             tokens.Dispose();
         }
-    }
-
-    static void Observe(Action<string, Tensor>? observe, string name, Tensor nchw)
-    {
-        if (observe == null) return;
-        using var channelsLast = Tensor.Empty(nchw.Device, nchw.Dim(0), nchw.Dim(2), nchw.Dim(3), nchw.Dim(1));
-        Permute.Forward(nchw, [0, 2, 3, 1], channelsLast);
-        observe(name, channelsLast);
     }
 
     public void Dispose() => store.Dispose();

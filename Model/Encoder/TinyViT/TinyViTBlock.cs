@@ -27,21 +27,15 @@ internal sealed class TinyViTBlock(TinyViTAttention attn, ConvBn localConv, Tens
     public void Forward(Tensor x)
     {
         var device = x.Device;
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), c = x.Dim(3);
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2);
         attn.Forward(x, x, residual: x);
-
-        using (var map = Tensor.Empty(device, b, c, h, w))
-        using (var mixed = Tensor.Empty(device, b, c, h, w))
-        {
-            Permute.Forward(x, [0, 3, 1, 2], map);
-            localConv.Forward(map, mixed);
-            Permute.Forward(mixed, [0, 2, 3, 1], x);
-        }
-
+        // The local convolution has no residual: its output is the MLP's input and residual.
+        using var mixed = Tensor.Empty(device, x.Shape);
+        localConv.Depthwise(x, mixed);
         using var normed = Tensor.Empty(device, x.Shape);
-        LayerNorm.Forward(x, mlpNormWeight, mlpNormBias, TinyViTConfig.LayerNormEps, normed);
+        LayerNorm.Forward(mixed, mlpNormWeight, mlpNormBias, TinyViTConfig.LayerNormEps, normed);
         using var hidden = Tensor.Empty(device, b, h, w, fc1.Dim(0));
         Linear.Forward(normed, fc1, fc1Bias, hidden, Activation.Gelu);
-        Linear.Forward(hidden, fc2, fc2Bias, x, residual: x);
+        Linear.Forward(hidden, fc2, fc2Bias, x, residual: mixed);
     }
 }
