@@ -32,6 +32,18 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("attention", output); // the per-kernel profile is printed
     }
 
+    /// <summary>MobileSAM's official size from random weights: no fixtures needed, as on a fresh clone.</summary>
+    [Fact]
+    public void RunsMobileSamsOfficialSize()
+    {
+        var (code, output, error) = SamCli.Run("demo", "--arch", "mobile_sam", "--out-dir", work, "--device", "cpu");
+        Assert.True(code == 0, error);
+        Assert.Contains("random mobile_sam", output);
+        Assert.Contains("encoder/layer3", output);        // the TinyViT stages in the profile
+        Assert.Contains("depthwise_conv2d", output);
+        Assert.Equal(SamEngine.Model.DemoScene.Width, Load("point.png").Width);
+    }
+
     ImageResult Load(string name)
     {
         using var stream = File.OpenRead(Path.Combine(work, name));
