@@ -8,7 +8,7 @@ namespace SamEngine.Tests.Tools;
 /// <summary>
 /// MobileSAM (the mobilesam-mini checkpoint, TinyViT encoder) on the command line as any SAM
 /// checkpoint: `sam info` names the family and its sizes, `sam verify` holds every fixture stage,
-/// prompt case and AMG record to its bound, `sam convert` keeps every tensor (int64 counters
+/// prompt case and AMG record to its bound (the prompt cases on every device), `sam convert` keeps every tensor (int64 counters
 /// included) and the converted file gives the same embedding, and an embedding made by one
 /// encoder is refused by a model with the other.
 /// </summary>
@@ -39,6 +39,19 @@ public sealed class MobileSamCliTests : IDisposable
         Assert.True(code == 0, stdout + stderr);
         Assert.Contains("all 41 stages within 2× PyTorch float32's error", stdout);
         Assert.Contains("shapes amg count: 23 masks, the reference 23", stdout);
+    }
+
+    /// <summary>The prompt cases on the GPU kernels' devices (the encoder's stages: TinyViTFixtureTests).</summary>
+    [SkippableTheory]
+    [InlineData("ilgpu-cpu")]
+    [InlineData("opencl")]
+    public void VerifyHoldsEveryPromptCaseOnTheKernelDevices(string device)
+    {
+        TestDevices.Open(device);
+        var fixtures = Path.GetDirectoryName(Model)!;
+        var (code, stdout, stderr) = SamCli.Run(["verify", "--model", Model, "--fixtures", fixtures, "--device", device, "--stages", "prompts"]);
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("all 28 stages within 2× PyTorch float32's error", stdout);
     }
 
     [SkippableFact]

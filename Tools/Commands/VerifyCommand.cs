@@ -92,8 +92,9 @@ internal static class VerifyCommand
         AnsiConsole.Write(table);
         foreach (var c in checks.Where(c => c.Detail != null)) Console.WriteLine($"{c.Image} {c.Stage}: {c.Detail}");
         int failed = checks.Count(c => !c.Pass);
+        var exact = checks.Where(c => c.Exact).Select(c => c.Stage).Distinct().ToArray();
         Console.WriteLine(failed == 0
-            ? $"all {checks.Count} stages within {StageCheck.Bound}× PyTorch float32's error ({string.Join(", ", checks.Where(c => c.Exact).Select(c => c.Stage).Distinct())} exact)"
+            ? $"all {checks.Count} stages within {StageCheck.Bound}× PyTorch float32's error" + (exact.Length > 0 ? $" ({string.Join(", ", exact)} exact)" : "")
             : $"{failed} of {checks.Count} stages out of bounds");
         return failed == 0 ? 0 : 1;
     }
