@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace SamEngine.Weights;
 
@@ -229,6 +228,8 @@ internal sealed record SamConfig
     /// <summary>The reading of shapes, with an error naming the tensor whenever one does not fit.</summary>
     sealed class Inference(StateDict sd)
     {
+        readonly ShapeReader r = new(sd, "not a SAM state dict");
+
         public SamConfig Run()
         {
             // MobileSAM keeps SAM's prompt encoder and mask decoder behind a TinyViT encoder.
@@ -243,25 +244,25 @@ internal sealed record SamConfig
                     OutChans = tiny.OutChans,
                 });
             }
-            var pe = Shape("image_encoder.patch_embed.proj.weight", 4);
-            int c = Positive(pe[0], "image_encoder.patch_embed.proj.weight"), patch = Positive(pe[3], "image_encoder.patch_embed.proj.weight");
-            if (pe[1] != 3 || pe[2] != pe[3]) throw Misshaped("image_encoder.patch_embed.proj.weight", pe, "[C, 3, P, P]");
+            var pe = r.Shape("image_encoder.patch_embed.proj.weight", 4);
+            int c = r.Positive(pe[0], "image_encoder.patch_embed.proj.weight"), patch = r.Positive(pe[3], "image_encoder.patch_embed.proj.weight");
+            if (pe[1] != 3 || pe[2] != pe[3]) throw r.Misshaped("image_encoder.patch_embed.proj.weight", pe, "[C, 3, P, P]");
 
-            int depth = Count(@"^image_encoder\.blocks\.(\d{1,4})\.");
+            int depth = r.Count(@"^image_encoder\.blocks\.(\d{1,4})\.");
             if (depth == 0) throw new CheckpointException(sd.Path, "not a SAM state dict: no image_encoder.blocks.N tensors");
 
             // Relative-position tables: 2·S−1 rows for a block attending over S positions per axis,
             // head-dim columns. Global blocks span the whole grid, windowed ones their window.
-            var tables = Enumerable.Range(0, depth).Select(i => Shape($"image_encoder.blocks.{i}.attn.rel_pos_h", 2)).ToList();
-            int headDim = Positive(tables[0][1], "image_encoder.blocks.0.attn.rel_pos_h");
-            if (c % headDim != 0) throw Misshaped("image_encoder.blocks.0.attn.rel_pos_h", tables[0], $"a head dim dividing the width {c}");
+            var tables = Enumerable.Range(0, depth).Select(i => r.Shape($"image_encoder.blocks.{i}.attn.rel_pos_h", 2)).ToList();
+            int headDim = r.Positive(tables[0][1], "image_encoder.blocks.0.attn.rel_pos_h");
+            if (c % headDim != 0) throw r.Misshaped("image_encoder.blocks.0.attn.rel_pos_h", tables[0], $"a head dim dividing the width {c}");
             bool absPos = sd.Tensors.ContainsKey("image_encoder.pos_embed");
             int grid;
             if (absPos)
             {
-                var pos = Shape("image_encoder.pos_embed", 4);
-                if (pos[0] != 1 || pos[1] != pos[2] || pos[3] != c) throw Misshaped("image_encoder.pos_embed", pos, $"[1, G, G, {c}]");
-                grid = Positive(pos[1], "image_encoder.pos_embed");
+                var pos = r.Shape("image_encoder.pos_embed", 4);
+                if (pos[0] != 1 || pos[1] != pos[2] || pos[3] != c) throw r.Misshaped("image_encoder.pos_embed", pos, $"[1, G, G, {c}]");
+                grid = r.Positive(pos[1], "image_encoder.pos_embed");
             }
             else grid = (tables.Max(t => t[0]) + 1) / 2; // without a position embedding, the widest table is a global block's
             var global = new List<int>();
@@ -271,7 +272,7 @@ internal sealed record SamConfig
                 int rows = tables[i][0];
                 if (rows == 2 * grid - 1) { global.Add(i); continue; }
                 string name = $"image_encoder.blocks.{i}.attn.rel_pos_h";
-                if (rows % 2 == 0 || rows <= 0) throw Misshaped(name, tables[i], "an odd number of rows (2·window−1)");
+                if (rows % 2 == 0 || rows <= 0) throw r.Misshaped(name, tables[i], "an odd number of rows (2·window−1)");
                 if (window != 0 && (rows + 1) / 2 != window)
                     throw new CheckpointException(sd.Path, $"windowed blocks disagree on the window size: '{name}' {Dims(tables[i])} implies {(rows + 1) / 2}, earlier blocks {window}");
                 window = (rows + 1) / 2;
@@ -286,59 +287,34 @@ internal sealed record SamConfig
                 WindowSize = window,
                 PatchSize = patch,
                 ImageSize = grid * patch,
-                EncoderMlpDim = Positive(Shape("image_encoder.blocks.0.mlp.lin1.weight", 2)[0], "image_encoder.blocks.0.mlp.lin1.weight"),
+                EncoderMlpDim = r.Positive(r.Shape("image_encoder.blocks.0.mlp.lin1.weight", 2)[0], "image_encoder.blocks.0.mlp.lin1.weight"),
                 UseAbsPos = absPos,
                 QkvBias = sd.Tensors.ContainsKey("image_encoder.blocks.0.attn.qkv.bias"),
-                OutChans = Positive(Shape("image_encoder.neck.0.weight", 4)[0], "image_encoder.neck.0.weight"),
+                OutChans = r.Positive(r.Shape("image_encoder.neck.0.weight", 4)[0], "image_encoder.neck.0.weight"),
             });
         }
 
         /// <summary>The prompt encoder's and mask decoder's sizes, the same for every encoder family.</summary>
         SamConfig Decoder(SamConfig encoder)
         {
-            int d = Positive(Shape("prompt_encoder.no_mask_embed.weight", 2)[1], "prompt_encoder.no_mask_embed.weight");
-            int inner = Positive(Shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight", 2)[0],
+            int d = r.Positive(r.Shape("prompt_encoder.no_mask_embed.weight", 2)[1], "prompt_encoder.no_mask_embed.weight");
+            int inner = r.Positive(r.Shape("mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight", 2)[0],
                 "mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight");
             if (d % inner != 0 || inner % OfficialDecoderHeads != 0 || d % 8 != 0)
                 throw new CheckpointException(sd.Path, $"the mask decoder's dims (embedding {d}, attention {inner}) do not fit {OfficialDecoderHeads} heads");
-            int tokens = Positive(Shape("mask_decoder.mask_tokens.weight", 2)[0], "mask_decoder.mask_tokens.weight");
+            int tokens = r.Positive(r.Shape("mask_decoder.mask_tokens.weight", 2)[0], "mask_decoder.mask_tokens.weight");
 
             return encoder with
             {
                 PromptEmbedDim = d,
-                MaskInChans = Positive(Shape("prompt_encoder.mask_downscaling.3.weight", 4)[0], "prompt_encoder.mask_downscaling.3.weight"),
-                DecoderDepth = Count(@"^mask_decoder\.transformer\.layers\.(\d{1,4})\."),
-                DecoderMlpDim = Positive(Shape("mask_decoder.transformer.layers.0.mlp.lin1.weight", 2)[0], "mask_decoder.transformer.layers.0.mlp.lin1.weight"),
+                MaskInChans = r.Positive(r.Shape("prompt_encoder.mask_downscaling.3.weight", 4)[0], "prompt_encoder.mask_downscaling.3.weight"),
+                DecoderDepth = r.Count(@"^mask_decoder\.transformer\.layers\.(\d{1,4})\."),
+                DecoderMlpDim = r.Positive(r.Shape("mask_decoder.transformer.layers.0.mlp.lin1.weight", 2)[0], "mask_decoder.transformer.layers.0.mlp.lin1.weight"),
                 AttentionDownsampleRate = d / inner,
                 NumMultimaskOutputs = tokens - 1,
-                IouHeadDepth = Count(@"^mask_decoder\.iou_prediction_head\.layers\.(\d{1,4})\."),
-                IouHeadHiddenDim = Positive(Shape("mask_decoder.iou_prediction_head.layers.0.weight", 2)[0], "mask_decoder.iou_prediction_head.layers.0.weight"),
+                IouHeadDepth = r.Count(@"^mask_decoder\.iou_prediction_head\.layers\.(\d{1,4})\."),
+                IouHeadHiddenDim = r.Positive(r.Shape("mask_decoder.iou_prediction_head.layers.0.weight", 2)[0], "mask_decoder.iou_prediction_head.layers.0.weight"),
             };
         }
-
-        int[] Shape(string name, int rank)
-        {
-            if (!sd.Tensors.TryGetValue(name, out var t)) throw new CheckpointException(sd.Path, $"not a SAM state dict: no tensor '{name}'");
-            if (t.Shape.Length != rank) throw Misshaped(name, t.Shape, $"{rank} dimensions");
-            return t.Shape;
-        }
-
-        // Blocks/layers are numbered from 0; the count is one past the highest (gaps show up as missing keys).
-        int Count(string pattern)
-        {
-            var re = new Regex(pattern);
-            int n = 0;
-            foreach (var k in sd.Tensors.Keys)
-            {
-                var m = re.Match(k);
-                if (m.Success) n = Math.Max(n, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1);
-            }
-            return n;
-        }
-
-        int Positive(int v, string name) => v > 0 ? v : throw Misshaped(name, sd.Tensors[name].Shape, "non-zero sizes");
-
-        CheckpointException Misshaped(string name, int[] shape, string expected) =>
-            new(sd.Path, $"not a SAM state dict: '{name}' has shape {Dims(shape)}, expected {expected}");
     }
 }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace SamEngine.Weights;
 
 /// <summary>
@@ -147,9 +144,11 @@ internal sealed record TinyViTConfig
 
     sealed class Inference(StateDict sd)
     {
+        readonly ShapeReader r = new(sd, "not a MobileSAM image encoder");
+
         public TinyViTConfig Run()
         {
-            int stages = Count($@"^image_encoder\.layers\.(\d{{1,3}})\.");
+            int stages = r.Count($@"^image_encoder\.layers\.(\d{{1,3}})\.");
             if (stages < 2) throw new CheckpointException(sd.Path, $"not a MobileSAM image encoder: {stages} TinyViT stages (image_encoder.layers.N), at least 2 needed");
             var dims = new int[stages];
             var depths = new int[stages];
@@ -160,28 +159,28 @@ internal sealed record TinyViTConfig
             for (int i = 0; i < stages; i++)
             {
                 string l = $"image_encoder.layers.{i}.";
-                depths[i] = Count($@"^image_encoder\.layers\.{i}\.blocks\.(\d{{1,4}})\.");
+                depths[i] = r.Count($@"^image_encoder\.layers\.{i}\.blocks\.(\d{{1,4}})\.");
                 if (depths[i] == 0) throw new CheckpointException(sd.Path, $"not a MobileSAM image encoder: stage {i} has no blocks");
                 if (i == 0)
                 {
-                    var conv1 = Shape(l + "blocks.0.conv1.c.weight", 4);
-                    dims[0] = Positive(conv1[1], l + "blocks.0.conv1.c.weight");
-                    hidden[0] = Positive(conv1[0], l + "blocks.0.conv1.c.weight");
+                    var conv1 = r.Shape(l + "blocks.0.conv1.c.weight", 4);
+                    dims[0] = r.Positive(conv1[1], l + "blocks.0.conv1.c.weight");
+                    hidden[0] = r.Positive(conv1[0], l + "blocks.0.conv1.c.weight");
                     continue;
                 }
-                dims[i] = Positive(Shape(l + "blocks.0.attn.norm.weight", 1)[0], l + "blocks.0.attn.norm.weight");
-                var biases = Shape(l + "blocks.0.attn.attention_biases", 2);
-                heads[i] = Positive(biases[0], l + "blocks.0.attn.attention_biases");
+                dims[i] = r.Positive(r.Shape(l + "blocks.0.attn.norm.weight", 1)[0], l + "blocks.0.attn.norm.weight");
+                var biases = r.Shape(l + "blocks.0.attn.attention_biases", 2);
+                heads[i] = r.Positive(biases[0], l + "blocks.0.attn.attention_biases");
                 int ws = (int)Math.Round(Math.Sqrt(biases[1]));
                 if (ws < 1 || ws * ws != biases[1])
-                    throw Misshaped(l + "blocks.0.attn.attention_biases", biases, "[heads, window²]: one bias per relative offset of a square window");
+                    throw r.Misshaped(l + "blocks.0.attn.attention_biases", biases, "[heads, window²]: one bias per relative offset of a square window");
                 windows[i] = ws;
-                if (dims[i] % heads[i] != 0) throw Misshaped(l + "blocks.0.attn.attention_biases", biases, $"a head count dividing the width {dims[i]}");
-                hidden[i] = Positive(Shape(l + "blocks.0.mlp.fc1.weight", 2)[0], l + "blocks.0.mlp.fc1.weight");
-                localConv = Positive(Shape(l + "blocks.0.local_conv.c.weight", 4)[2], l + "blocks.0.local_conv.c.weight");
-                if (localConv % 2 == 0) throw Misshaped(l + "blocks.0.local_conv.c.weight", Shape(l + "blocks.0.local_conv.c.weight", 4), "an odd kernel (padding k / 2 keeps the grid)");
+                if (dims[i] % heads[i] != 0) throw r.Misshaped(l + "blocks.0.attn.attention_biases", biases, $"a head count dividing the width {dims[i]}");
+                hidden[i] = r.Positive(r.Shape(l + "blocks.0.mlp.fc1.weight", 2)[0], l + "blocks.0.mlp.fc1.weight");
+                localConv = r.Positive(r.Shape(l + "blocks.0.local_conv.c.weight", 4)[2], l + "blocks.0.local_conv.c.weight");
+                if (localConv % 2 == 0) throw r.Misshaped(l + "blocks.0.local_conv.c.weight", r.Shape(l + "blocks.0.local_conv.c.weight", 4), "an odd kernel (padding k / 2 keeps the grid)");
             }
-            if (dims[0] % 2 != 0) throw Misshaped("image_encoder.layers.0.blocks.0.conv1.c.weight", Shape("image_encoder.layers.0.blocks.0.conv1.c.weight", 4), "an even width (the patch embedding's first convolution has half of it)");
+            if (dims[0] % 2 != 0) throw r.Misshaped("image_encoder.layers.0.blocks.0.conv1.c.weight", r.Shape("image_encoder.layers.0.blocks.0.conv1.c.weight", 4), "an even width (the patch embedding's first convolution has half of it)");
             var cfg = new TinyViTConfig
             {
                 EmbedDims = dims,
@@ -190,33 +189,9 @@ internal sealed record TinyViTConfig
                 WindowSizes = windows,
                 HiddenDims = hidden,
                 LocalConvSize = localConv,
-                OutChans = Positive(Shape("image_encoder.neck.0.weight", 4)[0], "image_encoder.neck.0.weight"),
+                OutChans = r.Positive(r.Shape("image_encoder.neck.0.weight", 4)[0], "image_encoder.neck.0.weight"),
             };
             return cfg;
         }
-
-        int[] Shape(string name, int rank)
-        {
-            if (!sd.Tensors.TryGetValue(name, out var t)) throw new CheckpointException(sd.Path, $"not a MobileSAM image encoder: no tensor '{name}'");
-            if (t.Shape.Length != rank) throw Misshaped(name, t.Shape, $"{rank} dimensions");
-            return t.Shape;
-        }
-
-        int Count(string pattern)
-        {
-            var re = new Regex(pattern);
-            int n = 0;
-            foreach (var k in sd.Tensors.Keys)
-            {
-                var m = re.Match(k);
-                if (m.Success) n = Math.Max(n, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1);
-            }
-            return n;
-        }
-
-        int Positive(int v, string name) => v > 0 ? v : throw Misshaped(name, sd.Tensors[name].Shape, "non-zero sizes");
-
-        CheckpointException Misshaped(string name, int[] shape, string expected) =>
-            new(sd.Path, $"not a MobileSAM image encoder: '{name}' has shape {SamConfig.Dims(shape)}, expected {expected}");
     }
 }

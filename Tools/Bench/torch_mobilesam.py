@@ -13,7 +13,10 @@ decoder for one point (multimask, the masks upscaled to the image and thresholde
 object: median, best and CPU ms per stage. Needs Debian's python3-torch, python3-torchvision and
 libopenblas0-pthread.
 """
-import argparse, json, os, statistics, sys, time, types
+import argparse, json, os, sys, types
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_stages import timed  # noqa: E402  (the same timing as the ViT stages)
 
 
 def timm_stand_in():
@@ -39,19 +42,6 @@ def timm_stand_in():
     timm = types.ModuleType("timm")
     timm.models = models
     sys.modules.update({"timm": timm, "timm.models": models, "timm.models.layers": layers, "timm.models.registry": registry})
-
-
-def timed(fn, runs):
-    fn()
-    times = []
-    cpu0 = time.process_time()
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    cpu = (time.process_time() - cpu0) * 1000
-    return dict(median_ms=round(statistics.median(times), 2), best_ms=round(min(times), 2),
-                cpu_ms_per_run=round(cpu / runs, 2), runs_ms=[round(t, 2) for t in times])
 
 
 def main():
