@@ -12,7 +12,17 @@ internal sealed record MlpWeights(Tensor Lin1, Tensor Lin1Bias, Tensor Lin2, Ten
 internal sealed record BlockWeights(Tensor Norm1Weight, Tensor Norm1Bias, AttentionWeights Attn, Tensor Norm2Weight, Tensor Norm2Bias, MlpWeights Mlp);
 
 /// <summary>neck.0 (1×1 conv), neck.1 (LayerNorm2d), neck.2 (3×3 conv), neck.3 (LayerNorm2d), as the reference's nn.Sequential.</summary>
-internal sealed record NeckWeights(Tensor Conv1, Tensor Norm1Weight, Tensor Norm1Bias, Tensor Conv2, Tensor Norm2Weight, Tensor Norm2Bias);
+internal sealed record NeckWeights(Tensor Conv1, Tensor Norm1Weight, Tensor Norm1Bias, Tensor Conv2, Tensor Norm2Weight, Tensor Norm2Bias)
+{
+    /// <summary>image_encoder.neck.* from <paramref name="inChans"/> to <paramref name="outChans"/> channels (SAM's and MobileSAM's alike).</summary>
+    public static NeckWeights Load(DeviceWeights store, int inChans, int outChans)
+    {
+        const string N = EncoderWeights.Prefix + "neck.";
+        int o = outChans;
+        return new NeckWeights(store.Get(N + "0.weight", o, inChans, 1, 1), store.Get(N + "1.weight", o), store.Get(N + "1.bias", o),
+            store.Get(N + "2.weight", o, o, 3, 3), store.Get(N + "3.weight", o), store.Get(N + "3.bias", o));
+    }
+}
 
 /// <summary>
 /// The image encoder's weights on one device, under the official key names (image_encoder.*).
@@ -58,11 +68,7 @@ internal sealed class EncoderWeights : IDisposable
             var pos = config.UseAbsPos ? store.Get(Prefix + "pos_embed", 1, g, g, c) : null;
             var blocks = new BlockWeights[config.Depth];
             for (int i = 0; i < config.Depth; i++) blocks[i] = LoadBlock(store, config, i);
-            var neck = new NeckWeights(
-                store.Get(Prefix + "neck.0.weight", o, c, 1, 1),
-                store.Get(Prefix + "neck.1.weight", o), store.Get(Prefix + "neck.1.bias", o),
-                store.Get(Prefix + "neck.2.weight", o, o, 3, 3),
-                store.Get(Prefix + "neck.3.weight", o), store.Get(Prefix + "neck.3.bias", o));
+            var neck = NeckWeights.Load(store, c, o);
             return new EncoderWeights(store, config, patchW, patchB, pos, blocks, neck);
         }
         catch

@@ -51,11 +51,7 @@ internal sealed class TinyViT : IDisposable
                 Enumerable.Range(0, cfg.Depths[i]).Select(j => TinyViTBlock.Load(store, $"{E}layers.{i}.blocks.{j}", cfg, i)).ToArray()).ToArray();
             var merging = Enumerable.Range(0, cfg.Stages - 1).Select(i =>
                 PatchMerging.Load(store, $"{E}layers.{i}.downsample", cfg.EmbedDims[i], cfg.EmbedDims[i + 1], cfg.MergingStride(i))).ToArray();
-            var neck = new Neck(new NeckWeights(
-                store.Get(E + "neck.0.weight", o, last, 1, 1),
-                store.Get(E + "neck.1.weight", o), store.Get(E + "neck.1.bias", o),
-                store.Get(E + "neck.2.weight", o, o, 3, 3),
-                store.Get(E + "neck.3.weight", o), store.Get(E + "neck.3.bias", o)), NeckEps);
+            var neck = new Neck(NeckWeights.Load(store, last, o), NeckEps);
             return new TinyViT(store, cfg, pe1, pe2, convBlocks, blocks, merging, neck);
         }
         catch
