@@ -32,6 +32,24 @@ public class TinyViTFixtureTests(ITestOutputHelper output)
         Assert.Equal([2, 2, 1], Enumerable.Range(0, c.Stages - 1).Select(c.MergingStride));
     }
 
+    [SkippableFact]
+    public void AMissingOrMisshapedTensorIsNamed()
+    {
+        using var sd = StateDict.Load(Fixtures.Require("mobilesam-mini/mobilesam_mini.pth"));
+        const string qkv = "image_encoder.layers.2.blocks.1.attn.qkv.weight", biases = "image_encoder.layers.1.blocks.0.attn.attention_biases";
+        var missing = new StateDict(sd.Tensors.Where(kv => kv.Key != qkv).ToDictionary());
+        Assert.Contains($"missing '{qkv}'", Assert.Throws<CheckpointException>(() => SamConfig.Infer(missing)).Message);
+
+        var table = sd.Tensors.ToDictionary();
+        table[biases] = new WeightTensor(biases, [2, 50], DType.F32, () => new float[100]);
+        Assert.Contains($"'{biases}' has shape [2, 50], expected [heads, window²]", Assert.Throws<CheckpointException>(() => SamConfig.Infer(new StateDict(table))).Message);
+
+        var merged = sd.Tensors.ToDictionary();
+        merged["image_encoder.layers.0.downsample.conv3.c.weight"] = new WeightTensor("image_encoder.layers.0.downsample.conv3.c.weight", [32, 31, 1, 1], DType.F32, () => new float[32 * 31]);
+        Assert.Contains("misshaped 'image_encoder.layers.0.downsample.conv3.c.weight' [32, 31, 1, 1] (expected [32, 32, 1, 1])",
+            Assert.Throws<CheckpointException>(() => SamConfig.Infer(new StateDict(merged))).Message);
+    }
+
     [SkippableTheory]
     [InlineData("cpu")]
     [InlineData("ilgpu-cpu")]
