@@ -15,6 +15,7 @@ namespace SamEngine.Tests.Fuzz;
 /// its pickle alone (zipped again, so the CRC is right), a safetensors file, and its JSON header as
 /// text (with the length prefix kept consistent).
 /// </summary>
+[Collection("fuzz")]
 public sealed class CheckpointFuzzTests(ITestOutputHelper output) : IDisposable
 {
     readonly TempFolder tmp = new();

@@ -12,6 +12,7 @@ namespace SamEngine.Tests.Fuzz;
 /// the JSON as text or bytes; the JSON with its config_digest recomputed after the mutation (so a
 /// mutated config gets past the digest check to the code that uses it); and the .npy beside it.
 /// </summary>
+[Collection("fuzz")]
 public sealed class EmbeddingFuzzTests(ITestOutputHelper output) : IDisposable
 {
     readonly TempFolder tmp = new();

@@ -442,6 +442,13 @@ public sealed class FuzzRun(string format, ITestOutputHelper? output = null)
 }
 
 /// <summary>
+/// The fuzz tests run alone: a case's peak resident memory is the whole process's, so another
+/// test encoding an image at the same moment would be counted against the case's bound.
+/// </summary>
+[CollectionDefinition("fuzz", DisableParallelization = true)]
+public sealed class FuzzCollection;
+
+/// <summary>
 /// The process's peak resident memory during a case (Linux: VmHWM, reset through
 /// /proc/self/clear_refs), which also sees native allocations a decoder touches (StbImageSharp
 /// allocates with malloc). Zero where unavailable. Memory reserved but never touched is not seen.

@@ -9,6 +9,7 @@ namespace SamEngine.Tests.Fuzz;
 /// mutated. Half the byte positions fall in the header (a JPEG's markers up to its first scan,
 /// a PNG's chunks before IDAT's data, a BMP's headers).
 /// </summary>
+[Collection("fuzz")]
 public class ImageFuzzTests(ITestOutputHelper output)
 {
     static readonly string[] JpegFixtures =

@@ -11,6 +11,7 @@ namespace SamEngine.Tests.Fuzz;
 /// their header dict mutated as text (numbers, brackets, keywords, unicode) and written back with a
 /// consistent header length, so the parser and the shape checks see the mutation.
 /// </summary>
+[Collection("fuzz")]
 public class NpyFuzzTests(ITestOutputHelper output)
 {
     /// <summary>The seed arrays: every dtype, ranks 0 to 4, an empty one.</summary>

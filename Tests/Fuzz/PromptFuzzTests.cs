@@ -16,6 +16,7 @@ namespace SamEngine.Tests.Fuzz;
 /// that passes every check ends in the one-line "no such file" error; exit code 2 or an unhandled
 /// exception is the failure (SAM_DEBUG is set for these runs so that the CLI prints the stack).
 /// </summary>
+[Collection("fuzz")]
 public sealed partial class PromptFuzzTests(ITestOutputHelper output) : IDisposable
 {
     readonly TempFolder tmp = new();
