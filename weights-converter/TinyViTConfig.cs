@@ -44,8 +44,6 @@ internal sealed record TinyViTConfig
     /// <summary>The input side the last stage's 64×64 grid implies.</summary>
     public int ImageSize => EmbeddingGrid * 4 * Enumerable.Range(0, Stages - 1).Aggregate(1, (p, i) => p * MergingStride(i));
 
-    public int HeadDim(int stage) => EmbedDims[stage] / NumHeads[stage];
-
     /// <summary>Whether these keys are MobileSAM's (TinyViT's patch embedding and stages).</summary>
     public static bool Detect(IEnumerable<string> keys) =>
         keys.Any(k => k.StartsWith(Prefix + "patch_embed.seq.", StringComparison.Ordinal) || k.StartsWith(Prefix + "layers.", StringComparison.Ordinal));

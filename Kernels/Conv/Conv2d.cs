@@ -83,10 +83,7 @@ internal static class Conv2d
         CpuCores.For(0, s.K, row =>
         {
             int kx = row % s.Kw, ky = row / s.Kw % s.Kh, ci = row / (s.Kw * s.Kh);
-            // Output columns whose input column lies inside [0, W).
-            int oxFirst = Math.Min(s.Wo, Math.Max(0, (s.Pad - kx + s.Stride - 1) / s.Stride));
-            int reach = s.W - 1 + s.Pad - kx;
-            int oxEnd = Math.Max(oxFirst, reach < 0 ? 0 : Math.Min(reach / s.Stride + 1, s.Wo));
+            var (oxFirst, oxEnd) = s.Columns(kx);
             var dst = col.Array.AsSpan(col.Offset + row * n, n);
             for (int oy = 0; oy < s.Ho; oy++)
             {

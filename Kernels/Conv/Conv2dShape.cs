@@ -18,6 +18,20 @@ internal readonly struct Conv2dShape
         HasBias = hasBias ? 1 : 0;
     }
 
+    /// <summary>The output columns [first, end) whose tap kx reads inside the input row.</summary>
+    public (int First, int End) Columns(int kx) => OutputColumns(W, Wo, Stride, Pad, kx);
+
+    /// <summary>
+    /// Of an output row wo wide, the columns [first, end) whose tap kx reads inside an input row w
+    /// wide under this stride and zero padding (ox·stride − pad + kx in [0, w)).
+    /// </summary>
+    public static (int First, int End) OutputColumns(int w, int wo, int stride, int pad, int kx)
+    {
+        int first = Math.Min(wo, Math.Max(0, (pad - kx + stride - 1) / stride));
+        int reach = w - 1 + pad - kx;
+        return (first, Math.Max(first, reach < 0 ? 0 : Math.Min(reach / stride + 1, wo)));
+    }
+
     /// <summary>Cin·kh·kw: the reduction length of one output.</summary>
     public int K => Cin * Kh * Kw;
 

@@ -154,12 +154,7 @@ internal readonly struct DepthwiseShape
     public double Flops => 2.0 * B * C * Ho * Wo * K * K;
 
     /// <summary>The output columns [first, end) whose tap kx reads inside the input row.</summary>
-    public (int First, int End) Columns(int kx)
-    {
-        int first = Math.Min(Wo, Math.Max(0, (Pad - kx + Stride - 1) / Stride));
-        int reach = W - 1 + Pad - kx;
-        return (first, Math.Max(first, reach < 0 ? 0 : Math.Min(reach / Stride + 1, Wo)));
-    }
+    public (int First, int End) Columns(int kx) => Conv2dShape.OutputColumns(W, Wo, Stride, Pad, kx);
 
     public static DepthwiseShape Of(Tensor x, Tensor weight, Tensor? bias, int stride, int padding, Tensor y, Kernels.Activation activation)
     {

@@ -48,8 +48,8 @@ internal sealed class RowResampler
         blocks = Avx512F.IsSupported ? new Block[outSize / Lanes] : [];
         for (int b = 0; b < blocks.Length; b++)
         {
-            int o = b * Lanes, start = Math.Min(taps[o].I0, inSize - 2 * Lanes);
-            if (start < 0 || taps[o + Lanes - 1].I1 - start >= 2 * Lanes)
+            int o = b * Lanes, start = BlockStart(o, Lanes);
+            if (start < 0)
             {
                 blocks[b] = new Block(-1, default, default, default, default);
                 continue;
@@ -61,8 +61,8 @@ internal sealed class RowResampler
         narrowBlocks = !Avx512F.IsSupported && Avx2.IsSupported ? new NarrowBlock[outSize / NarrowLanes] : [];
         for (int b = 0; b < narrowBlocks.Length; b++)
         {
-            int o = b * NarrowLanes, start = Math.Min(taps[o].I0, inSize - 2 * NarrowLanes);
-            if (start < 0 || taps[o + NarrowLanes - 1].I1 - start >= 2 * NarrowLanes)
+            int o = b * NarrowLanes, start = BlockStart(o, NarrowLanes);
+            if (start < 0)
             {
                 narrowBlocks[b] = new NarrowBlock(-1, default, default, default, default);
                 continue;
@@ -71,6 +71,16 @@ internal sealed class RowResampler
             narrowBlocks[b] = new NarrowBlock(start, NarrowLanewise(i => t[i].I0 - start), NarrowLanewise(i => t[i].I1 - start),
                 NarrowLanewise(i => t[i].W0), NarrowLanewise(i => t[i].W1));
         }
+    }
+
+    /// <summary>
+    /// Where the two input registers of the block of outputs [o, o + lanes) start, so that all its
+    /// taps lie within 2·lanes inputs from there; −1 when they do not (the block goes output by output).
+    /// </summary>
+    int BlockStart(int o, int lanes)
+    {
+        int start = Math.Min(taps[o].I0, InSize - 2 * lanes);
+        return start < 0 || taps[o + lanes - 1].I1 - start >= 2 * lanes ? -1 : start;
     }
 
     static Vector256<T> NarrowLanewise<T>(Func<int, T> f) => Vector256.Create(Enumerable.Range(0, NarrowLanes).Select(f).ToArray());

@@ -39,8 +39,6 @@ internal sealed class SamImageEncoder : IDisposable
 
     public ImageEncoderConfig Config { get; }
     public Device Device { get; }
-    /// <summary>Bytes of the encoder's weights on the device.</summary>
-    public long WeightBytes => weights?.Bytes ?? tinyViT!.WeightBytes;
     public string? ModelName { get; init; }
 
     /// <summary>Wall time of the last <see cref="Encode"/> (device work included).</summary>

@@ -27,9 +27,6 @@ internal static class EncoderVerification
         }
     }
 
-    /// <summary>The fixture folder of an image file: named after the file, e.g. truck/ for truck.jpg.</summary>
-    public static string FolderOf(string fixtures, string imagePath) => Path.Combine(fixtures, Path.GetFileNameWithoutExtension(imagePath));
-
     /// <summary>
     /// The whole pipeline from an image file: its decoding against reference pixels (default: the
     /// fixture folder's image_rgb.npy), byte for byte, then every stage.

@@ -33,8 +33,6 @@ internal sealed class TinyViT : IDisposable
     }
 
     public TinyViTConfig Config { get; }
-    public Device Device => store.Device;
-    public long WeightBytes => store.Bytes;
 
     /// <summary>Uploads the encoder's weights (BatchNorms folded, bias tables spread) to a device.</summary>
     public static TinyViT Load(StateDict stateDict, TinyViTConfig cfg, Device device)
